@@ -1,0 +1,235 @@
+/**
+ * The contracts where sockbridge's two roads meet.
+ *
+ *   model road:  HostProfile -> predict (lib/kernel/) -> Prediction
+ *   kernel road: real socket() (native/ + lib/probe.ts) -> Observation
+ *   bridge:      (Prediction, Observation) -> Verdict
+ *
+ * The model never sees an Observation. Everything here is plain data (JSON-safe),
+ * so profiles, predictions and observations can be saved and compared later.
+ */
+
+/** One socket() call: exactly the three integers passed to the syscall. */
+export interface SocketCase {
+  domain: number;
+  /** The type argument as passed, flag bits (SOCK_CLOEXEC, SOCK_NONBLOCK, ...) included. */
+  type: number;
+  protocol: number;
+}
+
+// ---------------------------------------------------------------------------
+// Host profile: every fact the model may use, each with where it came from.
+// ---------------------------------------------------------------------------
+
+/** A fact and its source. `value === null` means the fact could not be read (unknown). */
+export interface Fact<T> {
+  value: T | null;
+  /** Where it came from: a path ("/proc/sys/net/ipv4/ping_group_range"), a syscall ("capget(2)"), or "assumed: ...". */
+  source: string;
+  /** Why the value is null, when it is. */
+  error?: string;
+}
+
+export interface HostProfile {
+  /** Bumped on incompatible changes; loaders reject other versions with a clear error. */
+  schema: 1;
+  /** Free text: where and when this profile was taken. */
+  takenOn: string;
+  kernel: {
+    /** uname -r, e.g. "6.18.44-fc-v595" */
+    release: Fact<string>;
+    /** uname -m, e.g. "x86_64" */
+    machine: Fact<string>;
+    /** The kernel config: CONFIG_FOO -> "y" | "m" | string value. Absent key = not set. */
+    config: Fact<Record<string, string>>;
+  };
+  modules: {
+    /** /proc/sys/kernel/modprobe ("" when disabled). */
+    modprobe: Fact<string>;
+    /** /proc/sys/kernel/modules_disabled */
+    modulesDisabled: Fact<number>;
+    /** modules.alias: [pattern (may hold fnmatch wildcards), module name], in file order. */
+    aliases: Fact<Array<[string, string]>>;
+    /** modules.dep: module name -> names of the modules it depends on. A module listed here has a file. */
+    deps: Fact<Record<string, string[]>>;
+    /** modules.builtin: names of modules built into the kernel. */
+    builtin: Fact<string[]>;
+    /** /proc/modules: modules loaded when the profile was taken. */
+    loaded: Fact<string[]>;
+    /**
+     * Modules known to fail to load on this host even though their file exists
+     * (e.g. init fails for lack of hardware). Usually empty/unknown; a profile may record it.
+     */
+    failing?: Fact<string[]>;
+  };
+  net: {
+    /**
+     * Address families registered in net_families[] when the profile was taken, derived
+     * from /proc/net/protocols names and the config (never from calling socket()).
+     */
+    families: Fact<number[]>;
+    /** Protocol names in /proc/net/protocols (TCP, UDP, UNIX-STREAM, ...). */
+    protocols: Fact<string[]>;
+    /** NETLINK_* protocols registered (kernel sockets in /proc/net/netlink, plus config). */
+    netlink: Fact<number[]>;
+    /** net.ipv4.ping_group_range of the caller's netns: [low, high]. */
+    pingGroupRange: Fact<[number, number]>;
+    /** net.mptcp.enabled of the caller's netns. */
+    mptcpEnabled: Fact<number>;
+    /** Whether the caller is in the initial network namespace. */
+    netnsIsInit: Fact<boolean>;
+    /** Whether the user namespace that owns the caller's netns is the caller's own user namespace. */
+    netnsOwnedByCallerUserns: Fact<boolean>;
+    /** netns inode (from /proc/self/ns/net), to tell namespaces apart. */
+    netnsInode: Fact<number>;
+  };
+  creds: {
+    ruid: Fact<number>; euid: Fact<number>; suid: Fact<number>; fsuid: Fact<number>;
+    rgid: Fact<number>; egid: Fact<number>; sgid: Fact<number>; fsgid: Fact<number>;
+    groups: Fact<number[]>;
+    /** Capability sets as hex strings of the 64-bit mask ("000001ffffffffff"). */
+    capEffective: Fact<string>;
+    capPermitted: Fact<string>;
+    capBounding: Fact<string>;
+    /** Whether the caller is in the initial user namespace. */
+    usernsIsInit: Fact<boolean>;
+    usernsInode: Fact<number>;
+  };
+  limits: {
+    /** RLIMIT_NOFILE soft and hard. Infinity is written as -1. */
+    nofileSoft: Fact<number>;
+    nofileHard: Fact<number>;
+    fileMax: Fact<number>;
+    nrOpen: Fact<number>;
+    /** Open fds of the process when the profile was taken (sorted). */
+    openFds: Fact<number[]>;
+  };
+  security: {
+    /** /proc/self/status Seccomp: 0 none, 1 strict, 2 filter. */
+    seccomp: Fact<number>;
+    /** Active LSMs (/sys/kernel/security/lsm), e.g. ["capability","landlock",...]. */
+    lsms: Fact<string[]>;
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Prediction: what the model says, with its reasons.
+// ---------------------------------------------------------------------------
+
+/** A fact the model consulted, quoted in a trace step. */
+export interface FactUse {
+  /** e.g. "net.ipv4.ping_group_range", "CAP_NET_RAW in netns owner userns", "CONFIG_PACKET" */
+  name: string;
+  /** The value as shown to a person ("1 0", "granted", "y"). */
+  value: string;
+  /** Where the fact came from (the Fact's source). */
+  source: string;
+}
+
+export type StepOutcome = 'pass' | 'fail' | 'rewrite' | 'info';
+
+/** One step of the modelled path. */
+export interface Step {
+  /** The kernel function modelled, by its kernel name: "__sock_create", "inet_create", "ns_capable". */
+  fn: string;
+  /** What was checked or done, in words. */
+  what: string;
+  outcome: StepOutcome;
+  /** Positive errno when outcome is 'fail'. */
+  errno?: number;
+  fact?: FactUse;
+  /** Capability check detail, for lining up with the kernel's cap_capable tracepoint. */
+  cap?: { cap: number; granted: boolean; userns: 'init' | 'netns-owner' | 'current' };
+  /** Module autoload detail: request_module("name") and whether a module loaded. */
+  module?: { request: string; loaded: string | null };
+}
+
+/** What a successful socket() makes visible, as predicted or observed. */
+export interface SocketFacts {
+  fd: number;
+  cloexec: boolean;
+  nonblock: boolean;
+  soDomain: number;
+  soType: number;
+  soProtocol: number;
+  /** system.sockprotoname xattr = the /proc/self/fd link's dentry name source: "TCP", "UNIX-STREAM", ... */
+  protoName: string;
+  /** /proc/net table that lists the socket right after creation ("unix", "raw6", "packet"), or null. */
+  procNet: string | null;
+  /** fdinfo "flags:" value (octal number parsed): f_flags | O_CLOEXEC if close-on-exec. */
+  fdinfoFlags: number;
+  /** /proc/net/protocols rows whose "sockets" column moves by creating this socket: name -> delta. */
+  protocolsDelta: Record<string, number>;
+  /** /proc/net/sockstat "sockets: used" delta. */
+  sockstatUsedDelta: number;
+}
+
+export type SocketResult = { fd: number; errno?: undefined } | { errno: number; fd?: undefined };
+
+export interface Prediction {
+  case: SocketCase;
+  /** The predicted result. When facts are missing, the first of `possible`. */
+  result: SocketResult;
+  /** Facts about the new socket; only when result.fd is set. */
+  facts?: SocketFacts;
+  trace: Step[];
+  /** Index into trace of the step that decided the result (the failing check, or the final success). */
+  deciding: number;
+  /**
+   * When a fact the path needs is unknown: every result the path could give, and
+   * which facts are missing. `result` is then the first of them.
+   */
+  possible?: SocketResult[];
+  missing?: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Observation: what the real kernel said, recorded exactly.
+// ---------------------------------------------------------------------------
+
+export interface Observation {
+  case: SocketCase;
+  /** 0 on success, else the positive errno. */
+  errno: number;
+  /** -1 when errno != 0. */
+  fd: number;
+  /** The fds that were open when this call ran (only when the caller asks; sweeps record a digest). */
+  /** readlink /proc/self/fd/N, e.g. "socket:[1234]". */
+  link?: string;
+  fdinfo?: { pos: number; flags: number; mntId: number; ino: number; extra: Record<string, string> };
+  stat?: { mode: number; uid: number; gid: number; ino: number };
+  /** fcntl(F_GETFD) and fcntl(F_GETFL). */
+  fdFlags?: number;
+  flFlags?: number;
+  soDomain?: number;
+  soType?: number;
+  soProtocol?: number;
+  /** system.sockprotoname xattr. */
+  protoName?: string;
+  /** The /proc/net table (and its parsed row) that lists this socket's inode, if any. */
+  procNet?: { table: string; row: Record<string, string> } | null;
+}
+
+// ---------------------------------------------------------------------------
+// Verdicts: the bridge's answer for one case.
+// ---------------------------------------------------------------------------
+
+export type VerdictKind = 'MATCH' | 'MISMATCH' | 'UNSUPPORTED' | 'EXPLAINED';
+
+export interface FieldDiff {
+  field: string;
+  predicted: unknown;
+  observed: unknown;
+}
+
+export interface Verdict {
+  case: SocketCase;
+  kind: VerdictKind;
+  /** Fields compared (names), so a reader knows what "MATCH" covered. */
+  fields: string[];
+  diffs: FieldDiff[];
+  /** Why UNSUPPORTED or EXPLAINED. */
+  reason?: string;
+  prediction: Prediction;
+  observation: Observation;
+}
