@@ -82,6 +82,11 @@ export interface NativeAddon {
   constants(): Record<string, number>;
   /** strerrorname_np(errno), or "" when glibc has no name. */
   strerrorname(errno: number): string;
+  /**
+   * ioctl(NS_GET_USERNS) on the namespace file at `path` (e.g. "/proc/self/ns/net"), then fstat:
+   * the inode of the user namespace that owns that namespace; or -errno on failure.
+   */
+  nsOwnerInode(path: string): number;
 }
 
 import * as path from 'path';
