@@ -1,0 +1,25 @@
+// Module init: the exported names are the methods of NativeAddon in lib/native.ts.
+#include <napi.h>
+
+#include "sockbridge.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace sockbridge;
+  exports.Set("probeBatch", Napi::Function::New(env, ProbeBatch, "probeBatch"));
+  exports.Set("closeFds", Napi::Function::New(env, CloseFds, "closeFds"));
+  exports.Set("uname", Napi::Function::New(env, Uname, "uname"));
+  exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
+  exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
+  exports.Set("capget", Napi::Function::New(env, CapGet, "capget"));
+  exports.Set("getids", Napi::Function::New(env, GetIds, "getids"));
+  exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
+  exports.Set("strerrorname", Napi::Function::New(env, StrErrorName, "strerrorname"));
+  exports.Set("nsOwnerInode", Napi::Function::New(env, NsOwnerInode, "nsOwnerInode"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sockbridge, Init)
