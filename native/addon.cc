@@ -7,6 +7,11 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace sockbridge;
+  AddonData* data = new AddonData();
+  Napi::Object arrayProto =
+      env.Global().Get("Array").As<Napi::Object>().Get("prototype").As<Napi::Object>();
+  data->arrayFill = Napi::Persistent(arrayProto.Get("fill").As<Napi::Function>());
+  env.SetInstanceData(data);
   exports.Set("probeBatch", Napi::Function::New(env, ProbeBatch, "probeBatch"));
   exports.Set("closeFds", Napi::Function::New(env, CloseFds, "closeFds"));
   exports.Set("uname", Napi::Function::New(env, Uname, "uname"));

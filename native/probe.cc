@@ -148,6 +148,16 @@ Napi::Value Str(Napi::Env env, const std::string& arena, Span s) {
   return Napi::Value(env, v);
 }
 
+// Array(n).fill(""), with the intrinsics captured when the module loaded (addon.cc), so
+// user code patching Array.prototype.fill later cannot change the result.
+Napi::Array FilledArray(Napi::Env env, size_t n) {
+  Napi::Array arr = Napi::Array::New(env, n);
+  if (env.IsExceptionPending() || n == 0) return arr;
+  Napi::Function fill = Intrinsics(env).arrayFill.Value();
+  fill.Call(arr, {Napi::String::New(env, "")});
+  return arr;
+}
+
 }  // namespace
 
 Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
@@ -227,23 +237,17 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
     if (closeNow) syscall(SYS_close, s);
   }
 
-  // Only now, with every syscall done, build the strings.
-  Napi::Array link = Napi::Array::New(env, n);
-  Napi::Array fdinfo = Napi::Array::New(env, n);
-  Napi::Array protoName = Napi::Array::New(env, n);
-  Napi::String empty = Napi::String::New(env, "");
-  size_t next = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (next < caps.size() && caps[next].index == i) {
-      const Captured& c = caps[next++];
-      link.Set(static_cast<uint32_t>(i), Str(env, arena, c.link));
-      fdinfo.Set(static_cast<uint32_t>(i), Str(env, arena, c.fdinfo));
-      protoName.Set(static_cast<uint32_t>(i), Str(env, arena, c.proto));
-    } else {
-      link.Set(static_cast<uint32_t>(i), empty);
-      fdinfo.Set(static_cast<uint32_t>(i), empty);
-      protoName.Set(static_cast<uint32_t>(i), empty);
-    }
+  // Only now, with every syscall done, build the strings. Most cases of a sweep fail, so the
+  // arrays start as Array(n).fill(""), filled inside V8 (one napi call per element would cost
+  // more than the failed socket() itself), and only successful cases are set one by one.
+  Napi::Array link = FilledArray(env, n);
+  Napi::Array fdinfo = FilledArray(env, n);
+  Napi::Array protoName = FilledArray(env, n);
+  if (env.IsExceptionPending()) return env.Undefined();
+  for (const Captured& c : caps) {
+    link.Set(c.index, Str(env, arena, c.link));
+    fdinfo.Set(c.index, Str(env, arena, c.fdinfo));
+    protoName.Set(c.index, Str(env, arena, c.proto));
     if (env.IsExceptionPending()) return env.Undefined();
   }
 

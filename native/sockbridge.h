@@ -6,6 +6,14 @@
 
 namespace sockbridge {
 
+// Per-environment state, set up once by addon.cc when the module loads.
+struct AddonData {
+  // Array.prototype.fill as it was at load time.
+  Napi::FunctionReference arrayFill;
+};
+
+inline AddonData& Intrinsics(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
 // probe.cc
 Napi::Value ProbeBatch(const Napi::CallbackInfo& info);
 Napi::Value CloseFds(const Napi::CallbackInfo& info);
