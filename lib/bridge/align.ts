@@ -1,0 +1,126 @@
+/**
+ * Line a prediction up with the kernel's observation, field by field.
+ *
+ * Pure: no I/O. The sweep calls this tens of thousands of times, so the common path (both
+ * roads say the same errno) does no allocation beyond the verdict itself.
+ */
+import type { FieldDiff, HostProfile, Observation, Prediction, SocketResult, Verdict, VerdictKind } from '../types';
+import { O_CLOEXEC, O_NONBLOCK } from '../abi/constants';
+import { errnoName } from '../abi/names';
+
+const FD_CLOEXEC = 1;
+/** sock_alloc(): inode->i_mode = S_IFSOCK | S_IRWXUGO. */
+export const SOCK_INODE_MODE = 0o140777;
+
+/** Fields compared when both roads agree the call failed. */
+export const ERRNO_FIELDS = ['result'];
+/** Fields compared for a new socket. */
+export const SOCKET_FIELDS = [
+  'result', 'fd', 'cloexec', 'nonblock', 'fdinfo.flags', 'SO_DOMAIN', 'SO_TYPE', 'SO_PROTOCOL',
+  'link', 'inode.mode', 'inode.uid', 'inode.gid', 'sockprotoname', 'procnet',
+];
+
+/** What the bridge knows about the host beyond the prediction: for EXPLAINED and inode owners. */
+export interface AlignEnv {
+  /** sock_alloc() gives the inode the caller's fsuid/fsgid. Unknown -> not compared. */
+  fsuid: number | null;
+  fsgid: number | null;
+  /** A reason the model cannot see everything (active seccomp filter, LSM with socket hooks), or null. */
+  policy: string | null;
+}
+
+export function alignEnvFromProfile(p: HostProfile): AlignEnv {
+  const reasons: string[] = [];
+  if (p.security.seccomp.value === 2) reasons.push('a seccomp filter is active (Seccomp: 2)');
+  const lsms = (p.security.lsms.value ?? []).filter((l) => POLICY_LSMS.has(l));
+  if (lsms.length) reasons.push(`LSMs with socket_create hooks are active (${lsms.join(', ')})`);
+  return {
+    fsuid: p.creds.fsuid.value,
+    fsgid: p.creds.fsgid.value,
+    policy: reasons.length ? reasons.join('; ') : null,
+  };
+}
+
+/**
+ * LSMs that can refuse socket creation. Only those with a loaded policy can, but the model cannot
+ * see their policies, so a divergence on a host that runs them is EXPLAINED, never a silent match.
+ */
+const POLICY_LSMS = new Set(['selinux', 'apparmor', 'smack', 'tomoyo', 'bpf', 'landlock']);
+
+export function sameResult(a: SocketResult, obs: Observation): boolean {
+  if (a.errno !== undefined) return a.errno === obs.errno;
+  return obs.errno === 0 && a.fd === obs.fd;
+}
+
+export function resultLabel(r: SocketResult | Observation): string {
+  if ('case' in r) return r.errno === 0 ? `fd ${r.fd}` : errnoName(r.errno);
+  return r.errno !== undefined ? errnoName(r.errno) : `fd ${r.fd}`;
+}
+
+export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Verdict {
+  const diffs: FieldDiff[] = [];
+  const p = pred.result;
+  let fields = ERRNO_FIELDS;
+
+  const predictedOk = p.errno === undefined;
+  const observedOk = obs.errno === 0;
+  if (!predictedOk || !observedOk) {
+    if (predictedOk !== observedOk || p.errno !== obs.errno) {
+      diffs.push({ field: 'result', predicted: resultLabel(p), observed: resultLabel(obs) });
+    }
+  } else {
+    fields = SOCKET_FIELDS;
+    const f = pred.facts;
+    if (!f) {
+      diffs.push({ field: 'facts', predicted: 'no facts predicted for a new socket', observed: resultLabel(obs) });
+    } else {
+      const d = (field: string, predicted: unknown, observed: unknown) => {
+        if (predicted !== observed) diffs.push({ field, predicted, observed });
+      };
+      d('fd', f.fd, obs.fd);
+      d('cloexec', f.cloexec, obs.fdFlags === undefined ? undefined : (obs.fdFlags & FD_CLOEXEC) !== 0);
+      d('nonblock', f.nonblock, obs.flFlags === undefined ? undefined : (obs.flFlags & O_NONBLOCK) !== 0);
+      d('fdinfo.flags', octal(f.fdinfoFlags), obs.fdinfo ? octal(obs.fdinfo.flags) : undefined);
+      d('SO_DOMAIN', f.soDomain, obs.soDomain);
+      d('SO_TYPE', f.soType, obs.soType);
+      d('SO_PROTOCOL', f.soProtocol, obs.soProtocol);
+      // The inode number is the kernel's to choose (get_next_ino, per-CPU batches): the model
+      // predicts the link's shape and that the three views of the inode agree.
+      const linkIno = obs.link ? /^socket:\[(\d+)\]$/.exec(obs.link) : null;
+      const ino = linkIno ? Number(linkIno[1]) : NaN;
+      const consistent = linkIno !== null && obs.stat?.ino === ino && obs.fdinfo?.ino === ino;
+      if (!consistent) {
+        diffs.push({
+          field: 'link',
+          predicted: 'socket:[<ino>] with fstat and fdinfo showing the same inode',
+          observed: `${obs.link ?? '(none)'} (fstat ino ${obs.stat?.ino ?? '?'}, fdinfo ino ${obs.fdinfo?.ino ?? '?'})`,
+        });
+      }
+      d('inode.mode', octal(SOCK_INODE_MODE), obs.stat ? octal(obs.stat.mode) : undefined);
+      if (env.fsuid !== null) d('inode.uid', env.fsuid, obs.stat?.uid);
+      if (env.fsgid !== null) d('inode.gid', env.fsgid, obs.stat?.gid);
+      d('sockprotoname', f.protoName, obs.protoName);
+      d('procnet', f.procNet, obs.procNet === undefined ? undefined : obs.procNet?.table ?? null);
+    }
+  }
+
+  let kind: VerdictKind = diffs.length === 0 ? 'MATCH' : 'MISMATCH';
+  let reason: string | undefined;
+  if (kind === 'MISMATCH' && pred.possible && pred.possible.some((r) => sameResult(r, obs)) && diffs.every((x) => x.field === 'result')) {
+    kind = 'UNSUPPORTED';
+    reason = `the host profile lacks ${(pred.missing ?? []).join(', ') || 'a fact'}; the kernel's answer is one of the model's possible results`;
+  } else if (kind === 'MISMATCH' && env.policy) {
+    kind = 'EXPLAINED';
+    reason = `${env.policy}: the model cannot see into that policy`;
+  }
+  return { case: pred.case, kind, fields, diffs, reason, prediction: pred, observation: obs };
+}
+
+function octal(n: number): string {
+  return '0' + n.toString(8);
+}
+
+/** fdinfo "flags:" as the kernel prints it: f_flags, plus O_CLOEXEC when the fd is close-on-exec. */
+export function fdinfoFlagsFor(nonblock: boolean, cloexec: boolean): number {
+  return 0o2 | (nonblock ? O_NONBLOCK : 0) | (cloexec ? O_CLOEXEC : 0);
+}

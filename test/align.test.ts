@@ -1,0 +1,72 @@
+import { strict as assert } from 'assert';
+import { alignCase, type AlignEnv } from '../lib/bridge/align';
+import type { Observation, Prediction } from '../lib/types';
+
+const env: AlignEnv = { fsuid: 0, fsgid: 0, policy: null };
+const c = { domain: 1, type: 1 | 0o2000000, protocol: 0 };
+
+function predicted(over: Partial<NonNullable<Prediction['facts']>> = {}): Prediction {
+  return {
+    case: c, result: { fd: 5 }, trace: [{ fn: 'fd_install', what: 'fd 5', outcome: 'pass' }], deciding: 0,
+    facts: {
+      fd: 5, cloexec: true, nonblock: false, soDomain: 1, soType: 1, soProtocol: 0, protoName: 'UNIX-STREAM',
+      procNet: 'unix', fdinfoFlags: 0o2000002, protocolsDelta: { 'UNIX-STREAM': 1 }, sockstatUsedDelta: 1, ...over,
+    },
+  };
+}
+
+function observed(over: Partial<Observation> = {}): Observation {
+  return {
+    case: c, errno: 0, fd: 5, link: 'socket:[1234]',
+    fdinfo: { pos: 0, flags: 0o2000002, mntId: 10, ino: 1234, extra: { scm_fds: '0' } },
+    stat: { mode: 0o140777, uid: 0, gid: 0, ino: 1234 }, fdFlags: 1, flFlags: 2,
+    soDomain: 1, soType: 1, soProtocol: 0, protoName: 'UNIX-STREAM', procNet: { table: 'unix', row: {} }, ...over,
+  };
+}
+
+describe('bridge/align: field by field', () => {
+  it('a socket that agrees on every field is a MATCH over all socket fields', () => {
+    const v = alignCase(predicted(), observed(), env);
+    assert.equal(v.kind, 'MATCH');
+    assert.deepEqual(v.diffs, []);
+    assert.ok(v.fields.includes('SO_PROTOCOL') && v.fields.includes('procnet') && v.fields.includes('link'));
+  });
+
+  it('names each field that differs, with both values', () => {
+    const v = alignCase(predicted({ soProtocol: 6, procNet: null }), observed({ fd: 6 }), env);
+    assert.equal(v.kind, 'MISMATCH');
+    const byField = Object.fromEntries(v.diffs.map((d) => [d.field, d]));
+    assert.deepEqual(byField.SO_PROTOCOL, { field: 'SO_PROTOCOL', predicted: 6, observed: 0 });
+    assert.deepEqual(byField.procnet, { field: 'procnet', predicted: null, observed: 'unix' });
+    assert.equal(byField.fd.observed, 6);
+  });
+
+  it('checks that the link, fstat and fdinfo show the same inode', () => {
+    const v = alignCase(predicted(), observed({ stat: { mode: 0o140777, uid: 0, gid: 0, ino: 999 } }), env);
+    assert.equal(v.kind, 'MISMATCH');
+    assert.equal(v.diffs[0].field, 'link');
+  });
+
+  it('compares errnos by number, and a failure against a success', () => {
+    const fail: Prediction = { case: c, result: { errno: 97 }, trace: [], deciding: -1 };
+    assert.equal(alignCase(fail, { case: c, errno: 97, fd: -1 }, env).kind, 'MATCH');
+    const v = alignCase(fail, observed(), env);
+    assert.equal(v.kind, 'MISMATCH');
+    assert.deepEqual(v.diffs[0], { field: 'result', predicted: 'EAFNOSUPPORT', observed: 'fd 5' });
+  });
+
+  it('a divergence under a policy the model cannot see is EXPLAINED, never a MATCH', () => {
+    const fail: Prediction = { case: c, result: { errno: 97 }, trace: [], deciding: -1 };
+    const v = alignCase(fail, { case: c, errno: 13, fd: -1 }, { ...env, policy: 'a seccomp filter is active' });
+    assert.equal(v.kind, 'EXPLAINED');
+    assert.match(v.reason ?? '', /seccomp/);
+  });
+
+  it('an unknown fact makes the verdict UNSUPPORTED when the kernel gave one of the possible results', () => {
+    const p: Prediction = { case: c, result: { errno: 1 }, trace: [], deciding: -1, possible: [{ errno: 1 }, { errno: 94 }], missing: ['capabilities'] };
+    const v = alignCase(p, { case: c, errno: 94, fd: -1 }, env);
+    assert.equal(v.kind, 'UNSUPPORTED');
+    assert.match(v.reason ?? '', /capabilities/);
+    assert.equal(alignCase(p, { case: c, errno: 22, fd: -1 }, env).kind, 'MISMATCH');
+  });
+});
