@@ -3,7 +3,8 @@
 // C++ exceptions are off (NAPI_DISABLE_CPP_EXCEPTIONS), so each check throws a pending JS
 // exception and returns false; the caller returns at once. Misuse throws TypeError (wrong
 // type, non-integer) or RangeError (an integer outside the range the argument allows); a
-// number is never wrapped or truncated silently.
+// number is never wrapped or truncated silently. A missing argument is undefined and gets
+// the same message as a wrong one, naming it.
 #pragma once
 
 #include <napi.h>
@@ -85,15 +86,6 @@ inline bool GetInt32Array(Napi::Env env, const Napi::Value& v, const char* fn, c
     return ThrowType(env, Arg(fn, name) + " must be an Int32Array, got " + Describe(v));
   }
   *out = v.As<Napi::Int32Array>();
-  return true;
-}
-
-inline bool CheckArgCount(Napi::Env env, const Napi::CallbackInfo& info, const char* fn,
-                          size_t n) {
-  if (info.Length() < n) {
-    return ThrowType(env, std::string(fn) + ": expected " + std::to_string(n) +
-                              " argument(s), got " + std::to_string(info.Length()));
-  }
   return true;
 }
 

@@ -70,7 +70,6 @@ Napi::Value Uname(const Napi::CallbackInfo& info) {
 Napi::Value GetRlimit(const Napi::CallbackInfo& info) {
   static const char kFn[] = "getrlimit";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 1)) return env.Undefined();
   int32_t resource;
   if (!GetInt32(env, info[0], kFn, "resource", &resource)) return env.Undefined();
   Rlimit64 lim;
@@ -92,7 +91,6 @@ Napi::Value GetRlimit(const Napi::CallbackInfo& info) {
 Napi::Value SetRlimit(const Napi::CallbackInfo& info) {
   static const char kFn[] = "setrlimit";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 3)) return env.Undefined();
   int32_t resource;
   double soft, hard;
   static const char kLimitRange[] = "-1 (RLIM_INFINITY) or an integer 0..2^53-1";
@@ -188,7 +186,6 @@ Napi::Value Constants(const Napi::CallbackInfo& info) {
 Napi::Value StrErrorName(const Napi::CallbackInfo& info) {
   static const char kFn[] = "strerrorname";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 1)) return env.Undefined();
   int32_t e;
   if (!GetInt32(env, info[0], kFn, "errno", &e)) return env.Undefined();
   const char* name = nullptr;
@@ -201,7 +198,6 @@ Napi::Value StrErrorName(const Napi::CallbackInfo& info) {
 Napi::Value NsOwnerInode(const Napi::CallbackInfo& info) {
   static const char kFn[] = "nsOwnerInode";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 1)) return env.Undefined();
   if (!info[0].IsString()) {
     ThrowType(env, Arg(kFn, "path") + " must be a string (e.g. \"/proc/self/ns/net\"), got " +
                        Describe(info[0]));

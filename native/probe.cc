@@ -163,7 +163,6 @@ Napi::Array FilledArray(Napi::Env env, size_t n) {
 Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
   static const char kFn[] = "probeBatch";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 4)) return env.Undefined();
   Napi::Int32Array domains, types, protocols;
   if (!GetInt32Array(env, info[0], kFn, "domains", &domains) ||
       !GetInt32Array(env, info[1], kFn, "types", &types) ||
@@ -298,7 +297,6 @@ void* CloseWorker(void* arg) {
 Napi::Value CloseFds(const Napi::CallbackInfo& info) {
   static const char kFn[] = "closeFds";
   Napi::Env env = info.Env();
-  if (!CheckArgCount(env, info, kFn, 2)) return env.Undefined();
   Napi::Int32Array fds;
   if (!GetInt32Array(env, info[0], kFn, "fds", &fds)) return env.Undefined();
   double threadsD;
