@@ -99,14 +99,17 @@ export function native(): NativeAddon {
   if (process.platform !== 'linux') {
     throw new Error(`sockbridge works only on Linux: it calls the Linux socket() syscall and reads /proc (this is ${process.platform}).`);
   }
+  // dist/lib/native.js -> the package root, where binding.gyp builds build/Release/sockbridge.node.
+  const root = path.resolve(__dirname, '..', '..');
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
-    cached = bindings({ bindings: 'sockbridge', module_root: path.resolve(__dirname, '..', '..') });
+    cached = bindings({ bindings: 'sockbridge', module_root: root });
   } catch (e) {
-    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    // bindings' first line ends in "Tried:"; the list after it is long, the root says enough.
+    const why = e instanceof Error ? e.message.split('\n')[0].replace(/\.?\s*Tried:$/, '') : String(e);
     throw new Error(
-      `sockbridge: the native addon is not built (${why}).\n` +
+      `sockbridge: the native addon is not built (${why} under ${path.join(root, 'build')}).\n` +
       `Build it with "npm rebuild sockbridge" (or "npx node-gyp rebuild" in the package folder); ` +
       `it needs python3, make and g++. npm may skip install scripts when run with --ignore-scripts.`);
   }
