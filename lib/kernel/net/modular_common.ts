@@ -45,6 +45,11 @@ export function skAlloc(ctx: CreateCtx, sock: SockUnderConstruction, a: SkAllocA
     protocolsDelta: a.protocolsDelta ?? {},
     sockstatUsedDelta: 1,
   };
+  // CreateCtx.tracing (when the context has it): skip formatting texts nobody reads.
+  if ((ctx as { tracing?: boolean }).tracing === false) {
+    sock.sk = sk;
+    return 0;
+  }
   ctx.step({
     fn: a.fn,
     what: `sk_alloc(proto "${a.protoName}") and sock_init_data` + (a.note ? `; ${a.note}` : ''),

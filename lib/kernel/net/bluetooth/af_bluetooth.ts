@@ -90,13 +90,13 @@ export const btProtos: BtProto[] = [
     procName: 'hidp', types: [SOCK.SOCK_RAW], registered: (ctx) => ctx.present('CONFIG_BT_HIDP', 'hidp'),
   },
   {
-    // iso_init() registers BTPROTO_ISO; whether a given kernel calls it at bt_init or only
-    // when the ISO experimental feature is switched on through mgmt is not settled here,
-    // so the model asks for the fact and branches when it is unknown.
+    // iso_init() registers BTPROTO_ISO. At first (6.0) only the mgmt "ISO socket"
+    // experimental feature called it; a later change moved it into bt_init(). The model
+    // takes the bt_init() form from 6.4 and treats the experimental switch as off before
+    // (both the 6.4 boundary and the switch's state are UNVERIFIED).
     proto: 8, createFn: 'iso_sock_create', source: 'net/bluetooth/iso.c', protoName: 'ISO',
     procName: 'iso', types: [SOCK.SOCK_SEQPACKET],
-    registered: (ctx) => core(ctx) && ctx.kernelAtLeast('6.0') && ctx.present('CONFIG_BT_LE')
-      && ctx.fact<boolean>('bluetooth.iso_registered', [true, false]).value,
+    registered: (ctx) => core(ctx) && ctx.kernelAtLeast('6.4') && ctx.present('CONFIG_BT_LE'),
   },
 ];
 
