@@ -73,6 +73,11 @@ function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A short reason for a fallback source: the addon's long "not built" message is said once, in kernel.release. */
+function short(why: string): string {
+  return /addon is not built/.test(why) ? 'addon not built' : why;
+}
+
 function isEnoent(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as NodeJS.ErrnoException).code === 'ENOENT';
 }
@@ -331,13 +336,13 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
   const fromIds = (k: keyof Omit<NativeIds, 'groups'>, key: string, col: number, label: string): Fact<number> => {
     if (ids) return known(ids[k], idSrc);
     const f = stNum(key, col, label);
-    if (f.value !== null) f.source += ` (syscalls unavailable: ${idsErr})`;
+    if (f.value !== null) f.source += ` (${short(idsErr)})`;
     return f;
   };
   let groups: Fact<number[]>;
   if (ids) groups = known([...ids.groups], 'getgroups(2)');
   else if (status.value && status.value.Groups !== undefined) {
-    groups = known(status.value.Groups.split(/\s+/).filter(Boolean).map(Number), `/proc/self/status Groups (syscalls unavailable: ${idsErr})`);
+    groups = known(status.value.Groups.split(/\s+/).filter(Boolean).map(Number), `/proc/self/status Groups (${short(idsErr)})`);
   } else groups = unknown('getgroups(2)', idsErr);
 
   let caps: NativeCaps | null = null;
@@ -347,7 +352,7 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
     if (caps) return known(normalizeCapHex(caps[k]), syscall);
     const src = `/proc/self/status ${key}`;
     if (!status.value || status.value[key] === undefined) return unknown(src, status.error ?? `no ${key} line`);
-    return attempt(`${src} (syscalls unavailable: ${capsErr})`, () => normalizeCapHex(status.value![key]));
+    return attempt(`${src} (${short(capsErr)})`, () => normalizeCapHex(status.value![key]));
   };
 
   let usernsIsInit: Fact<boolean>;
@@ -361,7 +366,7 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
   // --- limits -------------------------------------------------------------
   let nofile: Fact<[number, number]>;
   if (sys) nofile = attempt('getrlimit(RLIMIT_NOFILE)', () => sys!.getrlimit(RLIMIT_NOFILE));
-  else nofile = attempt(`/proc/self/limits Max open files (syscalls unavailable: ${noSys})`, () => parseLimitsNofile(text('/proc/self/limits')));
+  else nofile = attempt(`/proc/self/limits Max open files (${short(noSys)})`, () => parseLimitsNofile(text('/proc/self/limits')));
   const nofileSoft: Fact<number> = nofile.value ? known(nofile.value[0], nofile.source) : unknown(nofile.source, nofile.error ?? '');
   const nofileHard: Fact<number> = nofile.value ? known(nofile.value[1], nofile.source) : unknown(nofile.source, nofile.error ?? '');
 
