@@ -37,6 +37,11 @@ export interface SockUnderConstruction {
 }
 
 export interface CreateCtx {
+  /**
+   * Whether steps are being recorded. When false, step()/fail() texts are never read, so a
+   * create on a hot path should skip formatting them (`ctx.tracing ? \`...\` : ''`).
+   */
+  readonly tracing: boolean;
   /** Append a step to the trace. */
   step(s: Step): void;
   /** Append a failing step and return -errno, so a create can `return ctx.fail(...)`. */

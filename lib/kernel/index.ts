@@ -1,0 +1,164 @@
+/**
+ * The kernel model's public face: predict what socket(domain, type, protocol) does on the
+ * host a profile describes, with the reasons, step by step.
+ *
+ * A KernelModel is a simulated kernel and process: modules that a prediction's
+ * request_module loads stay loaded for later predictions, and with keepFd the new fd stays
+ * in the simulated fd table (a sweep is a sequence, as on the real machine).
+ */
+import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../abi/constants';
+import type { HostProfile, Prediction, SocketCase, SocketFacts, SocketResult } from '../types';
+import { Run } from './ctx';
+import type { SockUnderConstruction } from './family';
+import { type SocketOut, sysSocket } from './net/socket';
+import { KernelState } from './state';
+
+/** At most this many runs per prediction when facts are unknown. */
+const MAX_BRANCH_RUNS = 64;
+
+function checkInt32(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    throw new RangeError(`bad ${name} ${String(v)}: socket() takes a 32-bit signed integer`);
+  }
+  return v;
+}
+
+function validateCase(c: SocketCase): void {
+  if (c === null || typeof c !== 'object') throw new TypeError(`bad socket case ${String(c)}: expected {domain, type, protocol}`);
+  checkInt32('domain', c.domain);
+  checkInt32('type', c.type);
+  checkInt32('protocol', c.protocol);
+}
+
+function sameResult(a: SocketResult, b: SocketResult): boolean {
+  return a.fd === b.fd && a.errno === b.errno;
+}
+
+export interface KernelModelOptions {
+  /** Record the trace (default true). Without it predictions are much faster; deciding = -1, trace []. */
+  trace?: boolean;
+}
+
+export class KernelModel {
+  private readonly state: KernelState;
+  private readonly run: Run;
+  private readonly out: SocketOut;
+  private readonly sock: SockUnderConstruction;
+
+  constructor(profile: HostProfile, options: KernelModelOptions = {}) {
+    this.state = new KernelState(profile);
+    this.run = new Run(this.state, options.trace !== false);
+    this.sock = { family: 0, type: 0 };
+    this.out = { sock: this.sock, flags: 0 };
+  }
+
+  /** One path run under the run's current choices: fd or -errno. */
+  private once(c: SocketCase, choices: number[]): number {
+    this.run.reset(choices);
+    this.out.flags = 0;
+    return sysSocket(this.run, c.domain, c.type, c.protocol, this.out);
+  }
+
+  private facts(fd: number): SocketFacts {
+    const sk = this.sock.sk;
+    if (!sk) throw new Error('model bug: success without sock.sk');
+    const flags = this.out.flags;
+    const cloexec = (flags & O_CLOEXEC) !== 0;
+    const nonblock = (flags & O_NONBLOCK) !== 0;
+    return {
+      fd,
+      cloexec,
+      nonblock,
+      soDomain: sk.family,
+      soType: sk.type,
+      soProtocol: sk.protocol,
+      protoName: sk.protoName,
+      procNet: sk.procNet,
+      fdinfoFlags: O_RDWR | (nonblock ? O_NONBLOCK : 0) | (cloexec ? O_CLOEXEC : 0),
+      protocolsDelta: sk.protocolsDelta,
+      sockstatUsedDelta: sk.sockstatUsedDelta,
+    };
+  }
+
+  /**
+   * Predict one socket() call. Mutates the simulated kernel: modules loaded by request_module
+   * stay loaded; with keepFd a new fd stays open in the simulated fd table.
+   */
+  predict(c: SocketCase, opts: { keepFd?: boolean } = {}): Prediction {
+    validateCase(c);
+    const run = this.run;
+    const ret = this.once(c, []);
+    const result: SocketResult = ret >= 0 ? { fd: ret } : { errno: -ret };
+    const pred: Prediction = {
+      case: { domain: c.domain, type: c.type, protocol: c.protocol },
+      result,
+      trace: run.tracing ? run.trace : [],
+      deciding: run.tracing ? run.deciding : -1,
+    };
+    if (ret >= 0) pred.facts = this.facts(ret);
+    const firstLoaded = run.runLoaded.slice(0);
+
+    if (run.counts.length > 0 || run.missing.length > 0) {
+      const possible: SocketResult[] = [result];
+      const missing: string[] = [...run.missing];
+      let choices: number[] = [];
+      let counts = run.counts.slice(0);
+      for (let runs = 1; runs < MAX_BRANCH_RUNS; runs++) {
+        // Next choice vector: odometer over the branch points of the previous run.
+        let i = counts.length - 1;
+        while (i >= 0 && (choices[i] ?? 0) + 1 >= counts[i]) i--;
+        if (i < 0) break;
+        choices = choices.slice(0, i + 1);
+        choices[i] = (choices[i] ?? 0) + 1;
+        const r = this.once(c, choices);
+        const res: SocketResult = r >= 0 ? { fd: r } : { errno: -r };
+        if (!possible.some((p) => sameResult(p, res))) possible.push(res);
+        for (const m of run.missing) if (!missing.includes(m)) missing.push(m);
+        counts = run.counts.slice(0);
+      }
+      pred.possible = possible;
+      pred.missing = missing;
+      // The branch runs overwrote the run's scratch state: run the first branch again so
+      // the trace, facts and loaded modules are those of `result`.
+      const again = this.once(c, []);
+      if (run.tracing) {
+        pred.trace = run.trace;
+        pred.deciding = run.deciding;
+      }
+      if (again >= 0) pred.facts = this.facts(again);
+    }
+    this.state.commitLoaded(firstLoaded);
+    if (opts.keepFd && ret >= 0) this.state.fds.install(ret);
+    return pred;
+  }
+
+  /** The open fds of the simulated process, ascending. */
+  openFds(): number[] {
+    return this.state.fds.list();
+  }
+
+  setOpenFds(fds: number[]): void {
+    if (!Array.isArray(fds)) throw new TypeError(`bad fd list ${String(fds)}: expected an array of fds`);
+    for (const fd of fds) checkInt32('fd', fd);
+    if (fds.some((fd) => fd < 0)) throw new RangeError(`bad fd list [${fds.join(',')}]: fds are >= 0`);
+    this.state.fds.set(fds);
+  }
+
+  closeFds(fds: number[]): void {
+    if (!Array.isArray(fds)) throw new TypeError(`bad fd list ${String(fds)}: expected an array of fds`);
+    for (const fd of fds) this.state.fds.close(checkInt32('fd', fd));
+  }
+
+  /** Modules loaded in the simulated kernel (profile-time plus loaded by predictions). */
+  loadedModules(): string[] {
+    return [...this.state.loaded].sort();
+  }
+}
+
+/** A fresh model, one case. */
+export function predictSocket(profile: HostProfile, c: SocketCase): Prediction {
+  return new KernelModel(profile).predict(c);
+}
+
+export { Run } from './ctx';
+export { KernelState } from './state';
