@@ -173,7 +173,16 @@ export function deriveNetlink(inp: NetlinkInputs): number[] {
   return [...set].sort((a, b) => a - b);
 }
 
-/** The LSMs the kernel initialises from a CONFIG_LSM or lsm= list: "capability" first, then those built in. */
+/**
+ * LSMs marked LSM_FLAG_EXCLUSIVE (security/security.c enables only the first of them in
+ * the ordered list).
+ */
+const EXCLUSIVE_LSMS = ['selinux', 'smack', 'apparmor'];
+
+/**
+ * The LSMs the kernel initialises from a CONFIG_LSM or lsm= list: "capability" first, then
+ * those built in, in list order, with at most one of the exclusive ones.
+ */
 export function lsmsFromList(list: string, config: Record<string, string> | null): string[] {
   const out = ['capability'];
   for (const name of list.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -181,6 +190,7 @@ export function lsmsFromList(list: string, config: Record<string, string> | null
     const sym = LSM_CONFIG[name];
     if (sym === undefined) continue; // not an LSM this table knows: the kernel ignores unknown names too
     if (sym !== null && config && config[sym] !== 'y') continue;
+    if (EXCLUSIVE_LSMS.includes(name) && out.some((n) => EXCLUSIVE_LSMS.includes(n))) continue;
     out.push(name);
   }
   return out;
@@ -315,7 +325,11 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
   if (sys && usernsInode.value !== null) {
     try {
       const owner = sys.nsOwnerInode('/proc/self/ns/net');
-      netnsOwnedByCallerUserns = owner < 0 ? unknown(ownerSrc, `NS_GET_USERNS failed: errno ${-owner}`) : known(owner === usernsInode.value, ownerSrc);
+      // ns_get_owner() answers EPERM exactly when the owning user namespace is not the
+      // caller's or a descendant of it, i.e. an ancestor owns the netns: not ours.
+      netnsOwnedByCallerUserns = owner === -1
+        ? known(false, `${ownerSrc} (EPERM: the netns belongs to an ancestor user namespace)`)
+        : owner < 0 ? unknown(ownerSrc, `NS_GET_USERNS failed: errno ${-owner}`) : known(owner === usernsInode.value, ownerSrc);
     } catch (e) {
       netnsOwnedByCallerUserns = unknown(ownerSrc, errMsg(e));
     }

@@ -8,3 +8,5 @@ export {
 } from './families';
 export type { FamilyProvider, NetlinkProvider } from './families';
 export { fnmatch, normalizeAlias, resolveAlias, depClosure, moduleNameFromPath, patternCouldMatchPrefix } from './modalias';
+export { profileFromPackage, fullCapMask } from './package';
+export type { PackageProfileOptions } from './package';
