@@ -1,0 +1,204 @@
+/**
+ * npm run test:kernels: sockbridge against other real kernels, booted under qemu.
+ *
+ * For each kernel (Debian 6.1 generic and 6.1 cloud by default): fetch the package with
+ * apt-get download, build an initramfs holding node, kmod, the kernel's socket modules and this
+ * package, boot it, run the guest jobs as root and as nobody, bring back their output over the
+ * data serial port, and compare (see compare.ts). Everything lands in out/kernels/<kernel>/,
+ * the side-by-side summary in out/kernels/summary.{txt,html,json}.
+ *
+ * Exit status: 0 every kernel booted and every case agrees; 1 a model mismatch; 2 a kernel
+ * could not be fetched, built or booted, or a guest job crashed (the machine room failed - not
+ * a verdict on the model); 2 wins when both happen. Options:
+ *
+ *   --kernels debian-6.1-generic,debian-6.1-cloud   which kernels (default: both)
+ *   --cpus N         guest CPUs (default 1)        --parallel N  kernels booted at once (default: host CPUs / cpus)
+ *   --timeout S      hard limit per boot in seconds (default 1200)
+ *   --memory MB      guest memory (default 1024)   --accel kvm|tcg  skip the KVM probe
+ *   --modprobe busybox|kmod  the request_module() helper in the guest (default busybox: see initramfs.ts)
+ *   --probe-only     run only the calibration job (timings), not the sweep
+ *   --job NAME=CMD   also run CMD as root in the guest first (experiments; output in out/kernels/<kernel>/NAME.out)
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { discoverAbi, ensureHostPackages, fetchDeb, InfraError, KernelSpec, KNOWN_KERNELS, packageName } from './apt';
+import { buildInitramfs, extractKernel, GuestJob } from './initramfs';
+import { Accel, boot, consoleTail, probeKvm } from './qemu';
+import { KernelOutcome, writeSummary } from './summary';
+import { guestJobs, analyseKernel, sweepAvailable } from './jobs';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+interface Options {
+  kernels: KernelSpec[];
+  cpus: number;
+  parallel: number;
+  timeoutS: number;
+  memoryMb: number;
+  accel?: Accel;
+  probeOnly: boolean;
+  modprobe: 'busybox' | 'kmod';
+  /** Extra root jobs (--job NAME=COMMAND), for experiments. */
+  extraJobs: GuestJob[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, extraJobs: [], modprobe: 'busybox' };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got "${v ?? ''}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--kernels': {
+        const ids = (argv[++i] ?? '').split(',').filter(Boolean);
+        o.kernels = ids.map((id) => {
+          const k = KNOWN_KERNELS.find((x) => x.id === id);
+          if (!k) throw new Error(`--kernels: unknown kernel "${id}"; known: ${KNOWN_KERNELS.map((x) => x.id).join(', ')}`);
+          return k;
+        });
+        if (o.kernels.length === 0) throw new Error('--kernels needs at least one kernel');
+        break;
+      }
+      case '--cpus': o.cpus = num(a, argv[++i], 1); break;
+      case '--parallel': o.parallel = num(a, argv[++i], 1); break;
+      case '--timeout': o.timeoutS = num(a, argv[++i], 10); break;
+      case '--memory': o.memoryMb = num(a, argv[++i], 256); break;
+      case '--accel': {
+        const v = argv[++i];
+        if (v !== 'kvm' && v !== 'tcg') throw new Error(`--accel must be kvm or tcg, got "${v ?? ''}"`);
+        o.accel = v;
+        break;
+      }
+      case '--probe-only': o.probeOnly = true; break;
+      case '--modprobe': {
+        const v = argv[++i];
+        if (v !== 'busybox' && v !== 'kmod') throw new Error(`--modprobe must be busybox or kmod, got "${v ?? ''}"`);
+        o.modprobe = v;
+        break;
+      }
+      case '--job': {
+        const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(argv[++i] ?? '');
+        if (!m) throw new Error('--job needs NAME=COMMAND (NAME of [A-Za-z0-9_.-])');
+        o.extraJobs.push({ name: m[1], who: 'root', cmd: m[2] });
+        break;
+      }
+      default: throw new Error(`unknown option "${a}"; see the head of scripts/kernels/run.ts`);
+    }
+  }
+  if (o.parallel === 0) o.parallel = Math.max(1, Math.floor(os.cpus().length / o.cpus));
+  return o;
+}
+
+function log(s: string): void {
+  process.stderr.write(`[kernels ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+}
+
+async function runKernel(spec: KernelSpec, o: Options, accel: (vmlinuz: string) => Promise<{ accel: Accel; why: string }>, jobs: GuestJob[]):
+Promise<KernelOutcome> {
+  const outDir = path.join(ROOT, 'out', 'kernels', spec.id);
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const cacheDir = path.join(ROOT, '.cache', 'kernels');
+  const outcome: KernelOutcome = { id: spec.id, outDir, phases: {} };
+  const phase = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      outcome.phases[name] = (Date.now() - t0) / 1000;
+    }
+  };
+  try {
+    const abi = discoverAbi(spec);
+    outcome.package = packageName(spec, abi);
+    const deb = await phase('download', () => fetchDeb(outcome.package!, cacheDir, (s) => log(`${spec.id}: ${s}`)));
+    const k = await phase('extract', () => extractKernel(deb, path.join(cacheDir, 'extracted')));
+    outcome.release = k.release;
+    const ir = await phase('initramfs', () => buildInitramfs({
+      kernel: k, packageRoot: ROOT, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, modprobe: o.modprobe,
+      stageDir: path.join(cacheDir, 'stage', spec.id), output: path.join(cacheDir, 'initramfs', `${spec.id}.cpio.gz`),
+    }));
+    log(`${spec.id}: ${k.release}, initramfs ${(ir.bytes / 1e6).toFixed(1)} MB with ${ir.modules} modules`);
+    const a = await accel(k.vmlinuz);
+    outcome.accel = a.accel;
+    log(`${spec.id}: booting under ${a.accel} with ${o.cpus} CPU(s), ${o.memoryMb} MB, limit ${o.timeoutS} s`);
+    const consoleLog = path.join(outDir, 'console.log');
+    const r = await phase('boot', () => boot({
+      vmlinuz: k.vmlinuz, initrd: ir.output, accel: a.accel, cpus: o.cpus, memoryMb: o.memoryMb,
+      timeoutMs: o.timeoutS * 1000, consoleLog, onEvent: (line) => log(`${spec.id}: ${line}`),
+    }));
+    outcome.guest = r.output;
+    for (const [name, data] of r.output.frames) fs.writeFileSync(path.join(outDir, name), data);
+    const fail = (stage: 'boot' | 'guest', msg: string): never => {
+      throw new InfraError(stage, `${msg}\n--- console (last lines) ---\n${consoleTail(consoleLog)}`);
+    };
+    if (!r.output.ready) {
+      fail('boot', r.timedOut ? `the kernel did not reach /init within ${o.timeoutS} s`
+        : `qemu exited ${r.exitCode} before /init ran${r.qemuStderr ? ': ' + r.qemuStderr.trim() : ''}`);
+    }
+    outcome.readyUptime = r.output.ready!.uptime;
+    if (!r.output.done) {
+      const ran = [...r.output.jobs.keys()];
+      const running = jobs.find((j) => !r.output.jobs.has(j.name));
+      fail('guest', r.timedOut
+        ? `the guest ran out of time (${o.timeoutS} s) during job ${running?.name ?? '?'} (finished: ${ran.join(', ') || 'none'})`
+        : `the guest stopped during job ${running?.name ?? '?'} (qemu exit ${r.exitCode}; finished: ${ran.join(', ') || 'none'})`);
+    }
+    if (r.output.broken.size) {
+      fail('guest', `output frames did not arrive whole: ${[...r.output.broken].map(([n, w]) => `${n}: ${w}`).join('; ')}`);
+    }
+    await phase('compare', () => analyseKernel(outcome, jobs));
+  } catch (e) {
+    if (e instanceof InfraError) outcome.infra = { stage: e.stage, message: e.message };
+    else outcome.infra = { stage: 'runner', message: e instanceof Error ? e.stack ?? e.message : String(e) };
+    log(`${spec.id}: FAILED (${outcome.infra.stage}): ${outcome.infra.message.split('\n')[0]}`);
+  }
+  fs.writeFileSync(path.join(outDir, 'outcome.json'), JSON.stringify({ ...outcome, guest: undefined }, null, 1) + '\n');
+  return outcome;
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const o = parseArgs(process.argv.slice(2));
+  try {
+    ensureHostPackages(log);
+  } catch (e) {
+    log(`FAILED: ${(e as Error).message}`);
+    return 2;
+  }
+  const useSweep = !o.probeOnly && sweepAvailable(ROOT);
+  if (!o.probeOnly && !useSweep) log('the sweep CLI is not built (dist/lib/cli/main.js with "sweep"): running the calibration job only');
+  const jobs = [...o.extraJobs, ...guestJobs(useSweep)];
+  let accelP: Promise<{ accel: Accel; why: string }> | undefined;
+  // The first kernel to get there probes KVM; all kernels then share its answer.
+  const accel = (vmlinuz: string): Promise<{ accel: Accel; why: string }> => {
+    if (o.accel) return Promise.resolve({ accel: o.accel, why: 'chosen with --accel' });
+    accelP ??= probeKvm(vmlinuz, path.join(ROOT, '.cache', 'kernels')).then((a) => { log(`accelerator: ${a.accel} (${a.why})`); return a; });
+    return accelP;
+  };
+  const queue = [...o.kernels];
+  const outcomes: KernelOutcome[] = [];
+  const worker = async (): Promise<void> => {
+    for (let spec = queue.shift(); spec; spec = queue.shift()) outcomes.push(await runKernel(spec, o, accel, jobs));
+  };
+  await Promise.all(Array.from({ length: Math.min(o.parallel, o.kernels.length) }, worker));
+  outcomes.sort((a, b) => o.kernels.findIndex((k) => k.id === a.id) - o.kernels.findIndex((k) => k.id === b.id));
+  const summary = writeSummary(outcomes, path.join(ROOT, 'out', 'kernels'), (Date.now() - t0) / 1000);
+  process.stdout.write(summary.text);
+  const infra = outcomes.filter((x) => x.infra);
+  const mismatched = outcomes.filter((x) => !x.infra && (x.mismatches ?? 0) > 0);
+  if (infra.length) {
+    log(`FAILED: ${infra.map((x) => `${x.id} (${x.infra!.stage})`).join(', ')} could not be run - the machine room failed, not the model`);
+  }
+  if (mismatched.length) log(`MISMATCH: ${mismatched.map((x) => `${x.id}: ${x.mismatches}`).join(', ')}`);
+  return infra.length ? 2 : mismatched.length ? 1 : 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (e) => {
+  process.stderr.write(`test:kernels: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+});

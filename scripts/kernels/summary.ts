@@ -1,0 +1,171 @@
+/**
+ * The side-by-side report of a kernels run: one column per kernel, as text and as an html grid,
+ * plus the same data as JSON.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { GuestOutput } from './frames';
+import type { Accel } from './qemu';
+import type { Calibration } from './jobs';
+
+/** Agreement counts of one comparison (live or offline) of one variant (root or user). */
+export interface Agreement {
+  cases: number;
+  match: number;
+  mismatch: number;
+  /** Verdicts that are neither (UNSUPPORTED, EXPLAINED), by kind. */
+  other: Record<string, number>;
+  /** The first mismatches, for the reader. */
+  examples: string[];
+}
+
+export interface KernelOutcome {
+  id: string;
+  outDir: string;
+  package?: string;
+  release?: string;
+  accel?: Accel;
+  /** Seconds spent per phase (download, extract, initramfs, boot, compare). */
+  phases: Record<string, number>;
+  /** Guest uptime when /init started: the kernel's own boot time. */
+  readyUptime?: number;
+  guest?: GuestOutput;
+  jobs?: Record<string, { rc: number; seconds: number; who: string }>;
+  calibration?: Record<string, { uid: number; timings: Calibration[]; builtinMeanMs: number }>;
+  /** comparison ("live" | "offline") -> variant ("root" | "user") -> agreement. */
+  agreement?: Record<string, Record<string, Agreement>>;
+  /** Total mismatches over every comparison and variant. */
+  mismatches?: number;
+  infra?: { stage: string; message: string };
+}
+
+export interface Summary { text: string; html: string }
+
+function cell(o: KernelOutcome, row: string): string {
+  if (row === 'status') {
+    if (o.infra) return `FAILED to run (${o.infra.stage})`;
+    if (o.mismatches === undefined) return 'ran (no comparison)';
+    return o.mismatches === 0 ? 'all agree' : `${o.mismatches} MISMATCH`;
+  }
+  if (row === 'package') return o.package ?? '-';
+  if (row === 'release') return o.release ?? '-';
+  if (row === 'accel') return o.accel ?? '-';
+  if (row === 'kernel boot (guest uptime at /init)') return o.readyUptime !== undefined ? `${o.readyUptime.toFixed(1)} s` : '-';
+  if (row.startsWith('phase ')) {
+    const p = o.phases[row.slice(6)];
+    return p !== undefined ? `${p.toFixed(1)} s` : '-';
+  }
+  if (row.startsWith('job ')) {
+    const j = o.jobs?.[row.slice(4)];
+    return j ? `${j.seconds.toFixed(1)} s (rc ${j.rc})` : '-';
+  }
+  if (row.startsWith('agree ')) {
+    const [, cmp, variant] = row.split(' ');
+    const a = o.agreement?.[cmp]?.[variant];
+    if (!a) return '-';
+    const other = Object.entries(a.other).map(([k, n]) => `${n} ${k}`).join(', ');
+    return `${a.match}/${a.cases} match${a.mismatch ? `, ${a.mismatch} MISMATCH` : ''}${other ? `, ${other}` : ''}`;
+  }
+  if (row === 'socket() built-in AF_INET') {
+    const c = o.calibration?.calibrate;
+    return c ? `${c.builtinMeanMs.toFixed(3)} ms` : '-';
+  }
+  if (row.startsWith('socket() ')) {
+    const m = /^socket\(\) (\S+) family (\d+) (first|repeat)$/.exec(row);
+    if (!m) return '-';
+    const c = o.calibration?.[m[1]]?.timings.find((t) => t.family === Number(m[2]));
+    if (!c) return '-';
+    return m[3] === 'first' ? `${c.firstMs.toFixed(1)} ms (errno ${c.firstErrno})` : `${c.meanMs.toFixed(2)} ms (errno ${c.errno})`;
+  }
+  return '-';
+}
+
+function rowsFor(outcomes: KernelOutcome[]): string[] {
+  const rows = ['status', 'package', 'release', 'accel', 'kernel boot (guest uptime at /init)'];
+  const phases = new Set<string>();
+  const jobs = new Set<string>();
+  const agree = new Set<string>();
+  const calib = new Set<string>();
+  for (const o of outcomes) {
+    Object.keys(o.phases).forEach((p) => phases.add(`phase ${p}`));
+    Object.keys(o.jobs ?? {}).forEach((j) => jobs.add(`job ${j}`));
+    for (const [cmp, vs] of Object.entries(o.agreement ?? {})) Object.keys(vs).forEach((v) => agree.add(`agree ${cmp} ${v}`));
+    for (const [job, c] of Object.entries(o.calibration ?? {})) {
+      for (const t of c.timings) calib.add(`socket() ${job} family ${t.family} first`).add(`socket() ${job} family ${t.family} repeat`);
+    }
+  }
+  return [...rows, ...agree, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
+}
+
+export function renderText(outcomes: KernelOutcome[], totalS: number): string {
+  const rows = rowsFor(outcomes);
+  const head = ['', ...outcomes.map((o) => o.id)];
+  const table = [head, ...rows.map((r) => [r, ...outcomes.map((o) => cell(o, r))])];
+  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const lines = table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const notes: string[] = [];
+  for (const o of outcomes) {
+    if (o.infra) notes.push(`${o.id}: ${o.infra.stage} failure: ${o.infra.message}`);
+    for (const [cmp, vs] of Object.entries(o.agreement ?? {})) {
+      for (const [v, a] of Object.entries(vs)) {
+        for (const e of a.examples) notes.push(`${o.id} ${cmp} ${v}: ${e}`);
+      }
+    }
+  }
+  return `sockbridge on other kernels (qemu), ${totalS.toFixed(0)} s in all\n\n${lines.join('\n')}\n` +
+    (notes.length ? `\n${notes.join('\n')}\n` : '');
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
+}
+
+export function renderHtml(outcomes: KernelOutcome[], totalS: number): string {
+  const rows = rowsFor(outcomes);
+  const cls = (o: KernelOutcome, r: string, v: string): string => {
+    if (r === 'status') return o.infra ? 'fail' : o.mismatches === 0 ? 'ok' : o.mismatches ? 'bad' : '';
+    if (r.startsWith('agree ')) return v === '-' ? '' : /MISMATCH/.test(v) ? 'bad' : 'ok';
+    return '';
+  };
+  const body = rows.map((r) => `<tr><th>${esc(r)}</th>${outcomes.map((o) => {
+    const v = cell(o, r);
+    return `<td class="${cls(o, r, v)}">${esc(v)}</td>`;
+  }).join('')}</tr>`).join('\n');
+  const notes = outcomes.flatMap((o) => [
+    ...(o.infra ? [`<li class="fail">${esc(o.id)}: ${esc(o.infra.stage)} failure<pre>${esc(o.infra.message)}</pre></li>`] : []),
+    ...Object.entries(o.agreement ?? {}).flatMap(([cmp, vs]) => Object.entries(vs).flatMap(([v, a]) =>
+      a.examples.map((e) => `<li class="bad">${esc(`${o.id} ${cmp} ${v}: ${e}`)}</li>`))),
+  ]);
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>sockbridge on other kernels</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em}
+table{border-collapse:collapse}
+th,td{border:1px solid #ccc;padding:4px 10px;text-align:left;font-variant-numeric:tabular-nums}
+thead th{background:#eee}
+td.ok{background:#d8f5d0}td.bad{background:#f9d0d0}td.fail{background:#f5c27a}
+li.bad{color:#a00}li.fail{color:#a60}pre{white-space:pre-wrap;font-size:12px}
+</style></head><body>
+<h1>sockbridge on other kernels</h1>
+<p>Each kernel booted under qemu; "live" compares the model with the guest kernel inside the guest, "offline" has
+the model on the host predict the guest's observations from the guest's profile alone. ${totalS.toFixed(0)} s in all.</p>
+<table><thead><tr><th></th>${outcomes.map((o) => `<th>${esc(o.id)}</th>`).join('')}</tr></thead>
+<tbody>
+${body}
+</tbody></table>
+${notes.length ? `<ul>${notes.join('\n')}</ul>` : ''}
+</body></html>
+`;
+}
+
+export function writeSummary(outcomes: KernelOutcome[], dir: string, totalS: number): Summary {
+  fs.mkdirSync(dir, { recursive: true });
+  const text = renderText(outcomes, totalS);
+  const html = renderHtml(outcomes, totalS);
+  fs.writeFileSync(path.join(dir, 'summary.txt'), text);
+  fs.writeFileSync(path.join(dir, 'summary.html'), html);
+  fs.writeFileSync(path.join(dir, 'summary.json'),
+    JSON.stringify({ totalSeconds: totalS, kernels: outcomes.map((o) => ({ ...o, guest: undefined })) }, null, 1) + '\n');
+  return { text, html };
+}
