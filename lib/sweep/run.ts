@@ -1,0 +1,165 @@
+/**
+ * Run many cases down both roads: predict a batch, observe the same batch in one crossing into
+ * the addon, align, and hand each verdict to the reporters.
+ *
+ * A batch keeps its new fds open until /proc/net has been read once (one table scan per batch,
+ * joined by inode), then closes them all at once from worker threads (AF_PACKET closes each wait
+ * for an RCU grace period; concurrent closes share them). Because fds stay open within a batch,
+ * later cases in the batch get higher fd numbers - the model simulates the same fd table, which it
+ * reads from /proc/self/fd (a host fact) before each batch.
+ */
+import type { HostProfile, SocketCase, Verdict } from '../types';
+import { KernelModel } from '../kernel';
+import { observeBatch } from '../probe';
+import { alignCase, alignEnvFromProfile, type AlignEnv } from './../bridge/align';
+import { readCounters, diffCounters, type Counters } from '../bridge/counters';
+import { listOpenFds } from '../bridge/fdtable';
+
+export interface SweepOptions {
+  profile: HostProfile;
+  batchSize?: number;
+  closeThreads?: number;
+  /** Compare /proc/net/protocols and sockstat counters (exact only in a private netns). */
+  counters?: 'exact' | 'shared' | 'off';
+  /** The fd table cannot be re-read (RLIMIT_NOFILE exhausted): use the profile's. */
+  frozenFdTable?: boolean;
+  /** Read /proc/net tables to find each new socket (off when no fd can be opened). */
+  procNet?: boolean;
+  /** Called after each batch with the number of cases done. */
+  onProgress?: (done: number) => void;
+  /** Checked between batches; when it returns true the sweep stops early (SIGINT). */
+  shouldStop?: () => boolean;
+}
+
+export interface BatchCounters {
+  firstCase: number;
+  cases: number;
+  predicted: Counters;
+  observed: Counters | null;
+  agree: boolean | null;
+  note?: string;
+}
+
+export interface SweepOutcome {
+  completed: boolean;
+  cases: number;
+  counters: BatchCounters[];
+}
+
+/**
+ * Sweep `cases` and call `onVerdict` for each, in order. Yields to the event loop between
+ * batches so SIGINT/SIGTERM handlers can run.
+ */
+export async function runSweep(
+  cases: Iterable<SocketCase>,
+  opts: SweepOptions,
+  onVerdict: (v: Verdict, index: number) => void,
+): Promise<SweepOutcome> {
+  const batchSize = opts.batchSize ?? 2048;
+  const model = new KernelModel(opts.profile, { trace: false });
+  const env: AlignEnv = alignEnvFromProfile(opts.profile);
+  const countersMode = opts.counters ?? 'off';
+  const out: SweepOutcome = { completed: false, cases: 0, counters: [] };
+  let batch: SocketCase[] = [];
+  let index = 0;
+  let baseline: Counters | null = null;
+
+  const flush = async (): Promise<boolean> => {
+    if (batch.length === 0) return true;
+    const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
+    model.setOpenFds(fds);
+    const preds = batch.map((c) => model.predict(c, { keepFd: true }));
+    const predictedCounters = sumPredictedCounters(preds);
+    let before: Counters | null = null;
+    let during: Counters | null = null;
+    let settled = true;
+    if (countersMode !== 'off') {
+      // A closed socket leaves "sockets: used" only when its sock is freed, which for AF_PACKET
+      // and netlink waits for an RCU grace period: let the previous batch's frees land first.
+      if (baseline && countersMode === 'exact') settled = waitForSockstat(baseline.sockstatUsed, 2000);
+      before = readCounters();
+      baseline ??= before;
+    }
+    const obs = observeBatch(batch, {
+      close: 'defer',
+      closeThreads: opts.closeThreads,
+      procNet: opts.procNet !== false,
+      whileOpen: countersMode !== 'off' ? () => { during = readCounters(); } : undefined,
+    });
+    model.closeFds(preds.filter((p) => p.result.fd !== undefined).map((p) => p.result.fd as number));
+    if (countersMode !== 'off') {
+      const observed = before && during ? diffCounters(before, during) : null;
+      const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;
+      out.counters.push({
+        firstCase: index,
+        cases: batch.length,
+        predicted: predictedCounters,
+        observed,
+        agree: countersMode === 'exact' ? agree : null,
+        note: countersMode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
+          : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
+      });
+    }
+    for (let i = 0; i < batch.length; i++) {
+      let v = alignCase(preds[i], obs[i], env);
+      if (v.kind !== 'MATCH') v = withTrace(v, opts.profile, fds, batch, i, env);
+      onVerdict(v, index++);
+    }
+    out.cases += batch.length;
+    batch = [];
+    opts.onProgress?.(out.cases);
+    await new Promise<void>((r) => setImmediate(r));
+    return !(opts.shouldStop?.() ?? false);
+  };
+
+  for (const c of cases) {
+    batch.push(c);
+    if (batch.length >= batchSize) {
+      if (!(await flush())) return out;
+    }
+  }
+  if (!(await flush())) return out;
+  out.completed = true;
+  return out;
+}
+
+/**
+ * A verdict that is not a match gets the model's full trace, so the report can name the deciding
+ * step. Re-predicted on a fresh model with the fd table the batch started from plus the fds the
+ * earlier cases of the batch were predicted to keep.
+ */
+function withTrace(v: Verdict, profile: HostProfile, fds: number[], batch: SocketCase[], i: number, env: AlignEnv): Verdict {
+  const m = new KernelModel(profile, { trace: true });
+  m.setOpenFds(fds);
+  for (let j = 0; j < i; j++) m.predict(batch[j], { keepFd: true });
+  const p = m.predict(batch[i], { keepFd: true });
+  return alignCase(p, v.observation, env);
+}
+
+/** Poll /proc/net/sockstat until "sockets: used" is back to `target` (or below); false on timeout. */
+function waitForSockstat(target: number, timeoutMs: number): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (readCounters().sockstatUsed <= target) return true;
+    if (Date.now() > end) return false;
+    Atomics.wait(pause, 0, 0, 1);
+  }
+}
+
+function sumPredictedCounters(preds: Array<{ facts?: { protocolsDelta: Record<string, number>; sockstatUsedDelta: number } }>): Counters {
+  const c: Counters = { protocols: {}, sockstatUsed: 0 };
+  for (const p of preds) {
+    if (!p.facts) continue;
+    c.sockstatUsed += p.facts.sockstatUsedDelta;
+    for (const [k, n] of Object.entries(p.facts.protocolsDelta)) c.protocols[k] = (c.protocols[k] ?? 0) + n;
+  }
+  return c;
+}
+
+function countersEqual(a: Counters, b: Counters): boolean {
+  if (a.sockstatUsed !== b.sockstatUsed) return false;
+  const keys = new Set([...Object.keys(a.protocols), ...Object.keys(b.protocols)]);
+  for (const k of keys) if ((a.protocols[k] ?? 0) !== (b.protocols[k] ?? 0)) return false;
+  return true;
+}

@@ -1,0 +1,148 @@
+/**
+ * Variants: the same sweep as someone else, somewhere else. Each runs in a child process
+ * (setpriv / unshare with argv arrays, never a shell), so the parent's credentials, namespaces
+ * and limits never change. The child is `sockbridge sweep --worker VARIANT ...`; it runs both
+ * roads itself (its own host profile: its creds, its namespaces) and streams JSON lines back.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawn, spawnSync } from 'child_process';
+
+export interface VariantSpec {
+  name: string;
+  about: string;
+  /** The argv that wraps `node sockbridge ...`, or null when the worker sets things up itself. */
+  wrapper: string[];
+  /** Why it cannot run here, or null. */
+  unavailable(): string | null;
+}
+
+function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = path.join(dir, cmd);
+    try { fs.accessSync(p, fs.constants.X_OK); return p; } catch { /* next */ }
+  }
+  return null;
+}
+
+/** uid 65534 must be able to read the package: every folder up to / searchable by others. */
+function unreadableByOthers(dir: string): string | null {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if ((st.mode & 0o001) === 0) return `uid 65534 cannot reach the package: ${d} is not searchable by others (chmod o+x ${d}, or install sockbridge elsewhere)`;
+    if (d === '/') return null;
+  }
+}
+
+const isRoot = () => process.geteuid?.() === 0;
+
+let usernsVerdict: string | null | undefined;
+/** Can this process create a user namespace? Tried once with `unshare --user true`. */
+function usernsUnavailable(): string | null {
+  if (usernsVerdict !== undefined) return usernsVerdict;
+  const unshare = which('unshare');
+  if (!unshare) return (usernsVerdict = 'unshare(1) is not installed (util-linux)');
+  const r = spawnSync(unshare, ['--user', '--map-root-user', '--net', 'true'], { stdio: 'ignore', timeout: 10000 });
+  usernsVerdict = r.status === 0 ? null : 'this host refuses new user namespaces (unshare --user failed; see kernel.unprivileged_userns_clone / user.max_user_namespaces)';
+  return usernsVerdict;
+}
+
+export const VARIANTS: VariantSpec[] = [
+  {
+    name: 'self',
+    about: 'this process as it is',
+    wrapper: [],
+    unavailable: () => null,
+  },
+  {
+    name: 'nobody',
+    about: 'uid/gid 65534, no supplementary groups, every capability dropped (setpriv)',
+    wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'],
+    unavailable: () => (!isRoot() ? 'needs root to change uid (run as root)'
+      : !which('setpriv') ? 'setpriv(1) is not installed (util-linux)'
+      : unreadableByOthers(path.resolve(__dirname, '..', '..', '..'))),
+  },
+  {
+    name: 'userns',
+    about: 'a new user and network namespace, mapped to root inside (unshare -U -r -n)',
+    wrapper: ['unshare', '--user', '--map-root-user', '--net', '--'],
+    unavailable: usernsUnavailable,
+  },
+  {
+    name: 'userns-hostnet',
+    about: 'a new user namespace that keeps the host network namespace (unshare -U -r)',
+    wrapper: ['unshare', '--user', '--map-root-user', '--'],
+    unavailable: usernsUnavailable,
+  },
+  {
+    name: 'netns',
+    about: 'a new network namespace as this user (unshare -n): counters are exact there',
+    wrapper: ['unshare', '--net', '--'],
+    unavailable: () => (!isRoot() ? 'needs CAP_SYS_ADMIN (root) for unshare --net' : !which('unshare') ? 'unshare(1) is not installed' : null),
+  },
+  {
+    name: 'rlimit',
+    about: 'RLIMIT_NOFILE exhausted: the soft limit set to the lowest free fd, so no new fd fits',
+    wrapper: [],
+    unavailable: () => null,
+  },
+];
+
+export function variantByName(name: string): VariantSpec | undefined {
+  if (/^rlimit=\d+$/.test(name)) {
+    return { name, about: `RLIMIT_NOFILE soft limit ${name.slice(7)}`, wrapper: [], unavailable: () => null };
+  }
+  return VARIANTS.find((v) => v.name === name);
+}
+
+export interface WorkerHandlers {
+  onLine(line: string): void;
+  onProgress(done: number): void;
+  onStderr(text: string): void;
+}
+
+/** Start `sockbridge sweep --worker VARIANT <args>` under the variant's wrapper. */
+export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): { done: Promise<number>; kill(sig: NodeJS.Signals): void } {
+  const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'sockbridge.js');
+  const argv = [...v.wrapper, process.execPath, bin, 'sweep', '--worker', v.name, ...args];
+  const [cmd, ...rest] = argv;
+  const resolved = cmd === process.execPath ? cmd : which(cmd) ?? cmd;
+  const child = spawn(resolved, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line) h.onLine(line);
+    }
+  });
+  let ebuf = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    ebuf += chunk;
+    let nl: number;
+    while ((nl = ebuf.indexOf('\n')) >= 0) {
+      const line = ebuf.slice(0, nl);
+      ebuf = ebuf.slice(nl + 1);
+      const m = /^@progress (\d+)$/.exec(line);
+      if (m) h.onProgress(Number(m[1]));
+      else h.onStderr(line + '\n');
+    }
+  });
+  const done = new Promise<number>((resolve) => {
+    child.on('error', (e) => { h.onStderr(`cannot start ${cmd}: ${e.message}\n`); resolve(127); });
+    child.on('close', (code, signal) => {
+      if (buf) h.onLine(buf);
+      if (ebuf) h.onStderr(ebuf);
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1));
+    });
+  });
+  return { done, kill: (sig) => { try { child.kill(sig); } catch { /* gone */ } } };
+}
+
+function signalNumber(s: NodeJS.Signals): number | undefined {
+  return (require('os') as typeof import('os')).constants.signals[s];
+}
