@@ -1,0 +1,234 @@
+/**
+ * explain: the modelled path for one call, step by step, with the deciding check and the host
+ * fact behind it; on the live host, the kernel's answer beside it.
+ * compare: one call down both roads, field by field.
+ */
+import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
+import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
+import type { Io } from './main';
+import { parseDomain, parseType, parseProtocol, callName, resultText } from '../abi/names';
+import { KernelModel } from '../kernel';
+import { gatherHostProfile, loadProfile } from '../host';
+import { observeBatch } from '../probe';
+import { alignCase, alignEnvFromProfile, SOCKET_FIELDS } from '../bridge/align';
+import { listOpenFds } from '../bridge/fdtable';
+import { readCounters, diffCounters, type Counters } from '../bridge/counters';
+import { bold, dim, green, red, yellow, table, type TextStyle } from '../sweep/report';
+import { kernelTraceOne, type TraceAgreement } from '../bridge/ktrace-glue';
+
+const EXPLAIN_OPTS: Record<string, OptionSpec> = {
+  profile: { value: true, arg: 'FILE', help: 'predict for the host saved in FILE (sockbridge host --json) instead of this one; the kernel is not asked' },
+  'no-kernel': { value: false, help: 'do not ask this machine\'s kernel; show the model only' },
+  'kernel-trace': { value: false, help: 'also record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line them up with the steps (root)' },
+  json: { value: false, help: 'print the prediction (and observation) as JSON' },
+  color: { value: false, help: 'colour the output even when it is not a terminal' },
+  'no-color': { value: false, help: 'never colour the output' },
+  help: { value: false, help: 'show this help' },
+};
+
+const COMPARE_OPTS: Record<string, OptionSpec> = {
+  'kernel-trace': EXPLAIN_OPTS['kernel-trace'],
+  json: { value: false, help: 'print the verdict as JSON' },
+  color: EXPLAIN_OPTS.color,
+  'no-color': EXPLAIN_OPTS['no-color'],
+  help: EXPLAIN_OPTS.help,
+};
+
+export function parseCase(pos: string[], command: string): SocketCase {
+  if (pos.length < 2 || pos.length > 3) {
+    throw new UsageError(`${command} takes DOMAIN TYPE [PROTOCOL], e.g. "sockbridge ${command} AF_INET SOCK_STREAM IPPROTO_TCP" (got ${pos.length} argument${pos.length === 1 ? '' : 's'})`);
+  }
+  const domain = parseDomain(pos[0]);
+  const type = parseType(pos[1]);
+  const protocol = pos.length === 3 ? parseProtocol(pos[2], domain) : 0;
+  return { domain, type, protocol };
+}
+
+export function styleFor(p: { options: Map<string, string[]> }, io: Io): TextStyle {
+  if (p.options.has('no-color')) return { color: false };
+  if (p.options.has('color')) return { color: true };
+  return { color: io.isTTY && !process.env.NO_COLOR };
+}
+
+/** The ordered trace as a table, the deciding step marked. */
+export function traceTable(pred: Prediction, style: TextStyle, agreement?: TraceAgreement): string {
+  const rows: string[][] = [['', '#', 'kernel function', 'what it checked or did', 'outcome']];
+  pred.trace.forEach((s: Step, i: number) => {
+    const mark = i === pred.deciding ? bold(style, '→') : '';
+    const outcome = s.outcome === 'fail' ? red(style, `${s.errno !== undefined ? errName(s.errno) : 'fail'}`)
+      : s.outcome === 'rewrite' ? yellow(style, 'rewrite') : s.outcome === 'info' ? dim(style, 'info') : green(style, 'pass');
+    let what = s.what;
+    if (s.cap) {
+      const seen = agreement?.caps?.[capIndex(pred, i)];
+      if (seen) what += seen.agree ? green(style, `  [kernel: cap_capable(${s.cap.cap}) ${seen.observed}]`) : red(style, `  [kernel: ${seen.observed}]`);
+    }
+    rows.push([mark, String(i + 1), s.fn, what, outcome]);
+    if (s.fact) rows.push(['', '', '', dim(style, `host fact: ${s.fact.name} = ${s.fact.value}  (from ${s.fact.source})`), '']);
+    if (s.module) rows.push(['', '', '', dim(style, `request_module("${s.module.request}") -> ${s.module.loaded ? `loads ${s.module.loaded}` : 'no module loaded'}`), '']);
+  });
+  return table(rows, style);
+}
+
+function capIndex(pred: Prediction, i: number): number {
+  let n = 0;
+  for (let j = 0; j < i; j++) if (pred.trace[j].cap) n++;
+  return n;
+}
+
+function errName(e: number): string {
+  return (require('../abi/names') as typeof import('../abi/names')).errnoName(e);
+}
+
+interface LiveRun { pred: Prediction; obs: Observation; verdict: Verdict; counters: { predicted: Counters; observed: Counters } | null; trace?: TraceAgreement }
+
+/** Predict with the fd table as it is now, then make the real call while nothing else runs. */
+function runLive(c: SocketCase, profile: HostProfile, kernelTrace: boolean): LiveRun {
+  const model = new KernelModel(profile, { trace: true });
+  model.setOpenFds(listOpenFds());
+  const pred = model.predict(c, { keepFd: true });
+  let before: Counters | null = null;
+  let during: Counters | null = null;
+  let obs: Observation;
+  let trace: TraceAgreement | undefined;
+  const observe = () => {
+    before = readCounters();
+    return observeBatch([c], { close: 'defer', procNet: true, whileOpen: () => { during = readCounters(); } })[0];
+  };
+  if (kernelTrace) {
+    const r = kernelTraceOne(c, pred, observe);
+    obs = r.observation;
+    trace = r.agreement;
+  } else {
+    obs = observe();
+  }
+  const verdict = alignCase(pred, obs, alignEnvFromProfile(profile));
+  const predicted: Counters = { protocols: { ...(pred.facts?.protocolsDelta ?? {}) }, sockstatUsed: pred.facts?.sockstatUsedDelta ?? 0 };
+  return {
+    pred, obs, verdict, trace,
+    counters: before && during ? { predicted, observed: diffCounters(before, during) } : null,
+  };
+}
+
+export async function runExplain(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, EXPLAIN_OPTS, 'explain');
+  if (flag(p, 'help')) {
+    io.out(helpText('explain', 'DOMAIN TYPE [PROTOCOL]', 'Walk the modelled kernel path of socket(DOMAIN, TYPE, PROTOCOL): every check in the kernel\'s order,\nthe host fact each one consulted, and the step that decided the result.', EXPLAIN_OPTS) + '\n');
+    return 0;
+  }
+  const c = parseCase(p.positional, 'explain');
+  const style = styleFor(p, io);
+  const file = opt(p, 'profile');
+  if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
+  const profile = file !== undefined ? loadProfile(file) : gatherHostProfile();
+  const live = file === undefined && !flag(p, 'no-kernel');
+  let pred: Prediction;
+  let run: LiveRun | undefined;
+  if (live) {
+    run = runLive(c, profile, flag(p, 'kernel-trace'));
+    pred = run.pred;
+  } else {
+    pred = new KernelModel(profile, { trace: true }).predict(c);
+  }
+  if (flag(p, 'json')) {
+    io.out(JSON.stringify({ case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
+    return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+  }
+  const call = callName(c.domain, c.type, c.protocol);
+  const lines: string[] = [];
+  lines.push(`${bold(style, 'model ')} ${call} ${resultText(pred.result)}`);
+  if (pred.possible && pred.possible.length > 1) {
+    lines.push(yellow(style, `       unknown host fact${(pred.missing ?? []).length === 1 ? '' : 's'}: ${(pred.missing ?? []).join(', ')}; possible results: ${pred.possible.map((r) => resultText(r).slice(2)).join(' | ')}`));
+  }
+  if (run) {
+    const o = run.obs;
+    const agree = run.verdict.kind === 'MATCH';
+    lines.push(`${bold(style, 'kernel')} ${call} ${resultText(o.errno === 0 ? { fd: o.fd } : { errno: o.errno })}  ${agree ? green(style, '(agrees)') : red(style, `(${run.verdict.kind})`)}`);
+  } else {
+    lines.push(dim(style, file !== undefined ? `(predicted for the host in ${file}; the kernel was not asked)` : '(the kernel was not asked)'));
+  }
+  lines.push('');
+  lines.push(traceTable(pred, style, run?.trace));
+  lines.push('');
+  const d = pred.deciding >= 0 ? pred.trace[pred.deciding] : undefined;
+  if (d) {
+    lines.push(`${bold(style, 'deciding step:')} ${d.fn}: ${d.what}`);
+    if (d.fact) lines.push(`  because ${d.fact.name} = ${d.fact.value} (from ${d.fact.source})`);
+    if (d.cap) lines.push(`  capability ${capName(d.cap.cap)} in the ${usernsWords(d.cap.userns)}: ${d.cap.granted ? 'granted' : 'denied'}`);
+  }
+  if (pred.facts) {
+    const f = pred.facts;
+    lines.push(`${bold(style, 'the new socket:')} fd ${f.fd}${f.cloexec ? ' close-on-exec' : ''}${f.nonblock ? ' O_NONBLOCK' : ''}, SO_DOMAIN ${f.soDomain}, SO_TYPE ${f.soType}, SO_PROTOCOL ${f.soProtocol}, ` +
+      `"${f.protoName}", ${f.procNet ? `listed in /proc/net/${f.procNet}` : 'in no /proc/net table yet'}, fdinfo flags 0${f.fdinfoFlags.toString(8)}`);
+  }
+  if (run && run.verdict.diffs.length) {
+    lines.push('');
+    lines.push(red(style, 'where the roads part:'));
+    for (const x of run.verdict.diffs) lines.push(`  ${x.field}: model ${JSON.stringify(x.predicted)}, kernel ${JSON.stringify(x.observed)}`);
+  }
+  if (run?.trace?.note) lines.push(dim(style, run.trace.note));
+  io.out(lines.join('\n') + '\n');
+  return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+}
+
+export async function runCompare(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, COMPARE_OPTS, 'compare');
+  if (flag(p, 'help')) {
+    io.out(helpText('compare', 'DOMAIN TYPE [PROTOCOL]', 'Run socket(DOMAIN, TYPE, PROTOCOL) down both roads - the model and this machine\'s kernel -\nand line the answers up field by field. Exit 0 when they agree, 1 when they do not.', COMPARE_OPTS) + '\n');
+    return 0;
+  }
+  const c = parseCase(p.positional, 'compare');
+  const style = styleFor(p, io);
+  const profile = gatherHostProfile();
+  const run = runLive(c, profile, flag(p, 'kernel-trace'));
+  const v = run.verdict;
+  if (flag(p, 'json')) {
+    io.out(JSON.stringify({ case: c, verdict: v.kind, fields: v.fields, diffs: v.diffs, reason: v.reason ?? null, prediction: run.pred, observation: run.obs, counters: run.counters, kernelTrace: run.trace ?? null }, null, 2) + '\n');
+    return v.kind === 'MISMATCH' ? 1 : 0;
+  }
+  const o = run.obs;
+  const f = run.pred.facts;
+  const rows: string[][] = [['field', 'model', 'kernel', '']];
+  const mark = (field: string) => (v.diffs.some((d) => d.field === field) ? red(style, '✗') : green(style, '✓'));
+  const okResult = (r: { fd?: number; errno?: number }) => resultText(r).slice(2);
+  rows.push(['result', okResult(run.pred.result), okResult(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }), mark('result')]);
+  if (v.fields === SOCKET_FIELDS && f) {
+    const ino = o.stat?.ino;
+    rows.push(['fd', String(f.fd), String(o.fd), mark('fd')]);
+    rows.push(['close-on-exec', String(f.cloexec), String(((o.fdFlags ?? 0) & 1) !== 0), mark('cloexec')]);
+    rows.push(['O_NONBLOCK', String(f.nonblock), String(((o.flFlags ?? 0) & 0o4000) !== 0), mark('nonblock')]);
+    rows.push(['fdinfo flags', '0' + f.fdinfoFlags.toString(8), o.fdinfo ? '0' + o.fdinfo.flags.toString(8) : '-', mark('fdinfo.flags')]);
+    rows.push(['SO_DOMAIN', String(f.soDomain), String(o.soDomain), mark('SO_DOMAIN')]);
+    rows.push(['SO_TYPE', String(f.soType), String(o.soType), mark('SO_TYPE')]);
+    rows.push(['SO_PROTOCOL', String(f.soProtocol), String(o.soProtocol), mark('SO_PROTOCOL')]);
+    rows.push(['link', 'socket:[<ino>]', `${o.link} (fstat ${ino}, fdinfo ${o.fdinfo?.ino})`, mark('link')]);
+    rows.push(['inode mode', '0140777', o.stat ? '0' + o.stat.mode.toString(8) : '-', mark('inode.mode')]);
+    rows.push(['inode uid:gid', `${profile.creds.fsuid.value}:${profile.creds.fsgid.value}`, `${o.stat?.uid}:${o.stat?.gid}`, v.diffs.some((d) => d.field.startsWith('inode.')) ? red(style, '✗') : green(style, '✓')]);
+    rows.push(['sockprotoname', f.protoName, String(o.protoName), mark('sockprotoname')]);
+    rows.push(['/proc/net', f.procNet ?? '(none)', o.procNet ? o.procNet.table : '(none)', mark('procnet')]);
+  }
+  const lines = [`${bold(style, callName(c.domain, c.type, c.protocol))}  ${v.kind === 'MATCH' ? green(style, 'MATCH') : v.kind === 'MISMATCH' ? red(style, 'MISMATCH') : yellow(style, v.kind)}`, '', table(rows, style)];
+  if (run.counters) {
+    const shared = profile.net.netnsIsInit.value !== false;
+    const pc = run.counters.predicted;
+    const oc = run.counters.observed;
+    const show = (x: Counters) => [...Object.entries(x.protocols).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${n > 0 ? '+' : ''}${n}`), `sockets: used ${x.sockstatUsed >= 0 ? '+' : ''}${x.sockstatUsed}`].join(', ');
+    lines.push('');
+    lines.push(`counters  model: ${show(pc)}`);
+    lines.push(`          kernel: ${show(oc)}${shared ? dim(style, '  (other processes share this network namespace: shown, not compared; "sockbridge sweep --variants netns" compares them exactly)') : ''}`);
+  }
+  if (v.reason) lines.push('', v.reason);
+  const d = run.pred.deciding >= 0 ? run.pred.trace[run.pred.deciding] : undefined;
+  if (d) lines.push('', `${dim(style, 'deciding step:')} ${d.fn}: ${d.what}`);
+  if (run.trace?.note) lines.push(dim(style, run.trace.note));
+  io.out(lines.join('\n') + '\n');
+  return v.kind === 'MISMATCH' ? 1 : 0;
+}
+
+function capName(cap: number): string {
+  const names: Record<number, string> = { 12: 'CAP_NET_ADMIN', 13: 'CAP_NET_RAW', 21: 'CAP_SYS_ADMIN' };
+  return names[cap] ?? `capability ${cap}`;
+}
+
+function usernsWords(u: string): string {
+  return u === 'init' ? 'initial user namespace (capable())' : u === 'netns-owner' ? 'user namespace that owns the socket\'s network namespace (ns_capable(net->user_ns))' : 'current user namespace';
+}

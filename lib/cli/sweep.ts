@@ -1,0 +1,376 @@
+/**
+ * sweep: a matrix of calls down both roads, in one or more variants, with reports.
+ */
+import * as fs from 'fs';
+import type { SocketCase, Verdict } from '../types';
+import { parseArgs, helpText, flag, opt, intOpt, choiceOpt, UsageError, type OptionSpec, type Parsed } from './args';
+import { EnvironmentError, type Io } from './main';
+import { styleFor } from './explain';
+import { defaultMatrix, matrixCases, matrixSize, parseAxis, type Matrix } from '../sweep/matrix';
+import { fuzzCases } from '../sweep/fuzz';
+import { runSweep, type SweepOptions } from '../sweep/run';
+import { addVerdict, newTally, type VariantTally } from '../sweep/tally';
+import { serializeTally, deserializeTally } from '../sweep/tally-json';
+import { VARIANTS, variantByName, spawnWorker, type VariantSpec } from '../sweep/variants';
+import {
+  jsonlCase, jsonlCounters, jsonlHeader, jsonlSummary, junitReport, htmlReport,
+  textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
+} from '../sweep/report';
+import { gatherHostProfile } from '../host';
+import { native } from '../native';
+import { listOpenFds } from '../bridge/fdtable';
+
+const FORMATS = ['text', 'jsonl', 'junit', 'html'] as const;
+type Format = typeof FORMATS[number];
+
+const OPTS: Record<string, OptionSpec> = {
+  domains: { value: true, arg: 'LIST', help: 'families: names or numbers, ranges like 0-49 (default 0 .. AF_MAX+3)' },
+  types: { value: true, arg: 'LIST', help: 'base types: names or numbers (default 0-15)' },
+  flags: { value: true, arg: 'LIST', help: 'flag sets: none, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_CLOEXEC|SOCK_NONBLOCK, invalid (default all five)' },
+  protocols: { value: true, arg: 'LIST', help: 'protocols: 0, IPPROTO_*, NETLINK_*, htons(ETH_P_ALL), numbers (default: all those plus -1, 263, 65542)' },
+  random: { value: true, arg: 'N', help: 'instead of the matrix, N seeded random cases (int32 extremes included)' },
+  seed: { value: true, arg: 'S', help: 'seed for --random (default 1)' },
+  variants: { value: true, arg: 'LIST', help: `who and where: ${VARIANTS.map((v) => v.name).join(', ')}, rlimit=N, or all (default: all that this host can run)` },
+  format: { value: true, arg: 'FMT', help: 'text (default), jsonl, junit or html' },
+  out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
+  batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
+  'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 32)' },
+  progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
+  'no-progress': { value: false, help: 'never show the progress line' },
+  color: { value: false, help: 'colour the text output even when it is not a terminal' },
+  'no-color': { value: false, help: 'never colour the output' },
+  help: { value: false, help: 'show this help' },
+  worker: { value: true, arg: 'VARIANT', help: '(internal) run as a variant\'s child process' },
+  'emit-cases': { value: false, help: '(internal) with --worker: stream every case' },
+};
+
+interface Plan {
+  matrixText: string;
+  cases: () => Iterable<SocketCase>;
+  count: number;
+  batch: number;
+  closeThreads: number;
+}
+
+function buildPlan(p: Parsed): Plan {
+  const random = intOpt(p, 'random', 1, 10_000_000);
+  const seed = intOpt(p, 'seed', -2147483648, 2147483647);
+  const batch = intOpt(p, 'batch', 1, 65536) ?? 2048;
+  const closeThreads = intOpt(p, 'close-threads', 1, 256) ?? 32;
+  const axes = ['domains', 'types', 'flags', 'protocols'].filter((a) => p.options.has(a));
+  if (random !== undefined && axes.length) throw new UsageError(`--random draws its own cases; it cannot go with --${axes[0]}`);
+  if (seed !== undefined && random === undefined) throw new UsageError('--seed goes with --random N');
+  if (random !== undefined) {
+    const s = seed ?? 1;
+    return { matrixText: `${random} random cases, seed ${s}`, cases: () => fuzzCases(random, s), count: random, batch, closeThreads };
+  }
+  const m: Matrix = defaultMatrix();
+  if (opt(p, 'domains') !== undefined) m.domains = parseAxis(opt(p, 'domains')!, 'domains');
+  if (opt(p, 'types') !== undefined) m.types = parseAxis(opt(p, 'types')!, 'types');
+  if (opt(p, 'flags') !== undefined) m.flags = parseAxis(opt(p, 'flags')!, 'flags');
+  if (opt(p, 'protocols') !== undefined) m.protocols = parseAxis(opt(p, 'protocols')!, 'protocols');
+  const size = matrixSize(m);
+  if (size > 50_000_000) throw new UsageError(`the matrix holds ${size} cases; at most 50,000,000 (narrow an axis)`);
+  return {
+    matrixText: `${m.domains.length} domains x ${m.types.length} types x ${m.flags.length} flag sets x ${m.protocols.length} protocols`,
+    cases: () => matrixCases(m),
+    count: size,
+    batch,
+    closeThreads,
+  };
+}
+
+/** The argv a worker needs to rebuild the same plan. */
+function planArgs(p: Parsed): string[] {
+  const out: string[] = [];
+  for (const k of ['domains', 'types', 'flags', 'protocols', 'random', 'seed', 'batch', 'close-threads']) {
+    const v = opt(p, k);
+    if (v !== undefined) out.push(`--${k}=${v}`);
+  }
+  return out;
+}
+
+function chooseVariants(p: Parsed): { run: VariantSpec[]; skipped: string[] } {
+  const text = opt(p, 'variants');
+  if (text === undefined || text === 'all') {
+    const run: VariantSpec[] = [];
+    const skipped: string[] = [];
+    for (const v of VARIANTS) {
+      const why = v.unavailable();
+      if (why) skipped.push(`${v.name}: ${why}`);
+      else run.push(v);
+    }
+    return { run, skipped };
+  }
+  const names = text.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`--variants: empty name in "${text}"`);
+  const seen = new Set<string>();
+  const run: VariantSpec[] = [];
+  for (const n of names) {
+    if (seen.has(n)) throw new UsageError(`--variants: "${n}" is listed twice`);
+    seen.add(n);
+    const v = variantByName(n);
+    if (!v) {
+      const { suggest } = require('../abi/names') as typeof import('../abi/names');
+      throw new UsageError(`--variants: unknown variant "${n}"${suggest(n, VARIANTS.map((x) => x.name), '')}; valid: ${VARIANTS.map((x) => x.name).join(', ')}, rlimit=N, all`);
+    }
+    const why = v.unavailable();
+    if (why) throw new EnvironmentError(`variant "${n}" cannot run here: ${why}`);
+    run.push(v);
+  }
+  return { run, skipped: [] };
+}
+
+/** Open the report file before any work, so an unwritable --out fails at once. */
+function openOut(file: string | undefined): { write(s: string): void; close(): void } {
+  if (file === undefined) return { write: (s) => { process.stdout.write(s); }, close: () => undefined };
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'w');
+  } catch (e) {
+    throw new EnvironmentError(`cannot write the report to --out ${file}: ${(e as Error).message}`);
+  }
+  return { write: (s) => { fs.writeSync(fd, s); }, close: () => fs.closeSync(fd) };
+}
+
+let stopRequested: NodeJS.Signals | null = null;
+function installStopHandlers(onSignal: (s: NodeJS.Signals) => void): () => void {
+  const h = (s: NodeJS.Signals) => { stopRequested = s; onSignal(s); };
+  process.on('SIGINT', h);
+  process.on('SIGTERM', h);
+  return () => { process.off('SIGINT', h); process.off('SIGTERM', h); };
+}
+
+const exitForSignal = (s: NodeJS.Signals) => (s === 'SIGINT' ? 130 : 143);
+
+export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, OPTS, 'sweep');
+  if (flag(p, 'help')) {
+    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case agrees, 1 on any mismatch, 2 on a usage error, 130 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases'))) + '\n');
+    return 0;
+  }
+  if (p.positional.length) throw new UsageError(`sweep takes no arguments, only options (got "${p.positional[0]}"); e.g. sockbridge sweep --domains AF_INET --types SOCK_RAW`);
+  const worker = opt(p, 'worker');
+  if (worker !== undefined) return runWorker(worker, p);
+  if (flag(p, 'progress') && flag(p, 'no-progress')) throw new UsageError('--progress and --no-progress contradict each other');
+  if (flag(p, 'color') && flag(p, 'no-color')) throw new UsageError('--color and --no-color contradict each other');
+
+  const format: Format = choiceOpt(p, 'format', FORMATS, 'text');
+  const plan = buildPlan(p);
+  const { run, skipped } = chooseVariants(p);
+  const out = openOut(opt(p, 'out'));
+  const style: TextStyle = format === 'text' ? styleFor(p, { ...io, isTTY: io.isTTY && opt(p, 'out') === undefined }) : { color: false };
+  const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || Boolean(process.stderr.isTTY));
+  const progress = new ProgressLine(showProgress, io);
+
+  const tallies: VariantTally[] = [];
+  const children = new Set<{ kill(sig: NodeJS.Signals): void }>();
+  stopRequested = null;
+  const uninstall = installStopHandlers((s) => { for (const c of children) c.kill(s); });
+  const started = Date.now();
+  try {
+    if (format === 'jsonl') {
+      out.write(jsonlHeader({ matrix: plan.matrixText, cases: plan.count, variants: run.map((v) => v.name), skipped, started: new Date(started).toISOString() }) + '\n');
+    }
+    for (const v of run) {
+      if (stopRequested) break;
+      const t = newTally(v.name);
+      tallies.push(t);
+      const onCase = format === 'jsonl' ? (line: string) => out.write(line + '\n') : undefined;
+      if (v.name === 'self') {
+        await sweepInProcess(plan, t, v.name, {
+          onVerdict: onCase ? (verdict, i) => onCase(jsonlCase(v.name, i, verdict)) : undefined,
+          onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
+          onProgress: (done) => progress.update(v.name, done, plan.count),
+        });
+      } else {
+        const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : [])], {
+          onLine: (line) => {
+            if (line.startsWith('{"kind":"tally"')) Object.assign(t, deserializeTally(line));
+            else if (onCase) onCase(line);
+          },
+          onProgress: (done) => progress.update(v.name, done, plan.count),
+          onStderr: (text) => { progress.clear(); io.err(text); },
+        });
+        children.add(child);
+        const code = await child.done;
+        children.delete(child);
+        if (code !== 0 && code !== 1 && !stopRequested) {
+          t.notes.push(`the ${v.name} worker exited with status ${code}`);
+          t.completed = false;
+        }
+      }
+      progress.clear();
+      if (format === 'jsonl') out.write(jsonlSummary(t) + '\n');
+    }
+    progress.clear();
+    const seconds = (Date.now() - started) / 1000;
+    if (format === 'text') out.write(textReport(tallies, skipped, plan, seconds, style));
+    else if (format === 'junit') out.write(junitReport(tallies));
+    else if (format === 'html') out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`));
+    if (format !== 'text') {
+      // People still want the verdict on the terminal when the report went elsewhere.
+      for (const t of tallies) io.err(textTotals(t, { color: false }) + '\n');
+      for (const s of skipped) io.err(`skipped ${s}\n`);
+    }
+  } finally {
+    uninstall();
+    out.close();
+  }
+  if (stopRequested) return exitForSignal(stopRequested);
+  if (tallies.some((t) => !t.completed)) return 1;
+  return tallies.some((t) => t.totals.MISMATCH > 0) ? 1 : 0;
+}
+
+function textReport(tallies: VariantTally[], skipped: string[], plan: Plan, seconds: number, style: TextStyle): string {
+  const parts: string[] = [];
+  parts.push(bold(style, `sockbridge sweep: ${plan.matrixText} = ${plan.count} cases per variant`) + dim(style, ` (${seconds.toFixed(1)} s)`));
+  for (const t of tallies) {
+    parts.push('');
+    parts.push(textTotals(t, style) + dim(style, `  ${variantByName(t.variant)?.about ?? ''}`));
+    parts.push(textSummary(t, style));
+    for (const n of t.notes) parts.push(dim(style, `note: ${n}`));
+    for (const v of t.notMatching) parts.push('', textVerdict(v, style));
+    if (t.notMatchingDropped) parts.push(dim(style, `... and ${t.notMatchingDropped} more not shown (use --format jsonl for every case)`));
+  }
+  for (const s of skipped) parts.push(dim(style, `skipped ${s}`));
+  const bad = tallies.reduce((n, t) => n + t.totals.MISMATCH, 0);
+  parts.push('');
+  parts.push(bad === 0 && tallies.every((t) => t.completed)
+    ? green(style, `every case agrees in ${tallies.length} variant${tallies.length === 1 ? '' : 's'}`)
+    : red(style, bad ? `${bad} mismatch${bad === 1 ? '' : 'es'}` : 'incomplete'));
+  return parts.join('\n') + '\n';
+}
+
+interface InProcessHooks {
+  onVerdict?: (v: Verdict, index: number) => void;
+  onCounters?: (c: unknown) => void;
+  onProgress?: (done: number) => void;
+}
+
+/** The sweep in this process: gather the profile here (these creds, these namespaces). */
+export async function sweepInProcess(plan: Plan, t: VariantTally, variant: string, hooks: InProcessHooks, extra: Partial<SweepOptions> = {}): Promise<void> {
+  const profile = gatherHostProfile();
+  const netnsPrivate = variant === 'netns' || variant === 'userns';
+  const outcome = await runSweep(plan.cases(), {
+    profile,
+    batchSize: plan.batch,
+    closeThreads: plan.closeThreads,
+    counters: netnsPrivate ? 'exact' : 'shared',
+    onProgress: hooks.onProgress,
+    shouldStop: () => stopRequested !== null,
+    ...extra,
+  }, (v, i) => {
+    addVerdict(t, v);
+    hooks.onVerdict?.(v, i);
+  });
+  t.completed = outcome.completed;
+  t.counters = outcome.counters;
+  for (const c of outcome.counters) {
+    hooks.onCounters?.(c);
+    if (c.agree === false) {
+      t.totals.MISMATCH++;
+      t.notes.push(`counters disagree for cases ${c.firstCase}..${c.firstCase + c.cases - 1}: model ${JSON.stringify(c.predicted)}, kernel ${JSON.stringify(c.observed)}`);
+    }
+  }
+  if (!netnsPrivate) t.notes.push('counters (/proc/net/protocols, sockstat) were shown, not compared: other processes share this network namespace; the netns and userns variants compare them exactly');
+}
+
+/** A variant's child: set up what the variant needs, sweep, stream lines, send the tally last. */
+async function runWorker(variant: string, p: Parsed): Promise<number> {
+  const plan = buildPlan(p);
+  const emit = flag(p, 'emit-cases');
+  const t = newTally(variant);
+  const write = (s: string) => writeAll(1, s + '\n');
+  const uninstall = installStopHandlers(() => undefined);
+  const extra: Partial<SweepOptions> = {};
+  try {
+    if (variant === 'rlimit' || variant.startsWith('rlimit=')) {
+      const profileFds = listOpenFds();
+      let soft: number;
+      if (variant === 'rlimit') {
+        // The lowest free fd: every socket() that would otherwise succeed must get EMFILE.
+        soft = 0;
+        while (profileFds.includes(soft)) soft++;
+      } else {
+        soft = Number(variant.slice(7));
+      }
+      const [, hard] = native().getrlimit(7);
+      const profile = gatherHostProfile();
+      const err = native().setrlimit(7, soft, hard);
+      if (err) throw new EnvironmentError(`setrlimit(RLIMIT_NOFILE, ${soft}) failed with errno ${err}`);
+      profile.limits.nofileSoft = { value: soft, source: 'setrlimit(2) by the rlimit variant' };
+      // No new fd fits, so /proc cannot be read during the sweep: the fd table is frozen.
+      profile.limits.openFds = { value: profileFds, source: '/proc/self/fd before the limit was set' };
+      const outcome = await runSweep(plan.cases(), {
+        profile, batchSize: plan.batch, closeThreads: plan.closeThreads, counters: 'off',
+        frozenFdTable: true, procNet: false,
+        onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
+        shouldStop: () => stopRequested !== null,
+      }, (v, i) => { addVerdict(t, v); if (emit) write(jsonlCase(variant, i, v)); });
+      native().setrlimit(7, hard, hard);
+      t.completed = outcome.completed;
+      t.notes.push(`RLIMIT_NOFILE soft limit ${soft} with fds ${compactFds(profileFds)} open`);
+    } else {
+      await sweepInProcess(plan, t, variant, {
+        onVerdict: emit ? (v, i) => write(jsonlCase(variant, i, v)) : undefined,
+        onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
+        onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
+      }, extra);
+    }
+  } finally {
+    uninstall();
+  }
+  write(serializeTally(t));
+  if (stopRequested) return exitForSignal(stopRequested);
+  return t.totals.MISMATCH ? 1 : 0;
+}
+
+/**
+ * Write everything to a pipe, however large: writeSync may write part of a buffer, or fail with
+ * EAGAIN when the pipe is non-blocking and full; wait for the reader then.
+ */
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+}
+
+function compactFds(fds: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < fds.length; i++) {
+    let j = i;
+    while (j + 1 < fds.length && fds[j + 1] === fds[j] + 1) j++;
+    parts.push(i === j ? String(fds[i]) : `${fds[i]}-${fds[j]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+class ProgressLine {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly on: boolean, private readonly io: Io) {}
+  update(variant: string, done: number, total: number): void {
+    if (!this.on) return;
+    const now = Date.now();
+    if (now - this.last < 100 && done < total) return;
+    this.last = now;
+    const pct = total ? ((100 * done) / total).toFixed(1) : '100';
+    process.stderr.write(`\r\x1b[K[${variant}] ${done}/${total} cases ${pct}%`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
