@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_TYPE_MASK } from '../lib/abi/constants';
-import { EACCES, EAFNOSUPPORT, EINVAL, EMFILE, ENODEV, ENOPROTOOPT, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../lib/abi/errno';
+import { EACCES, EAFNOSUPPORT, EINVAL, EMFILE, ENODEV, ENOPROTOOPT, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../lib/abi/errno';
 import { ProcParseError, readFdinfo, readProtocols, setProcRoot } from '../lib/observe';
 import { errnoName, linkInode, observeBatch, observeSocket, systemError } from '../lib/probe';
 import type { Observation, SocketCase } from '../lib/types';
@@ -262,6 +262,18 @@ describe('probe: every kind of socket on this kernel, checked field by field', f
     const expected: number[] = [];
     for (let fd = 0; expected.length < got.length; fd++) if (!openBefore.has(fd)) expected.push(fd);
     assert.deepStrictEqual(got, expected);
+  });
+
+  it('without CAP_NET_RAW refuses every raw kind with EPERM', function () {
+    if (netRaw) {
+      this.test!.title += ' (pending: this runner has CAP_NET_RAW; run unprivileged to check the refusal)';
+      this.skip();
+    }
+    for (let i = 0; i < meta.length; i++) {
+      if (!meta[i].kind.needsNetRaw) continue;
+      assert.strictEqual(obs[i].errno, EPERM, `${meta[i].kind.name}: ${errnoName(obs[i].errno || 0)}`);
+      assert.strictEqual(obs[i].fd, -1);
+    }
   });
 
   for (let i = 0; i < meta.length; i++) {
