@@ -138,7 +138,7 @@ describe('cli: bad input gets a clear error and exit code 2', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-cli-'));
     try {
       const file = path.join(dir, 'bad.json');
-      fs.writeFileSync(file, '{"schema": 1, "kernel": 5}');
+      fs.writeFileSync(file, '{"schema": 1, "takenOn": "a test", "kernel": 5}');
       const r = run(['explain', 'AF_INET', 'SOCK_STREAM', '--profile', file]);
       assert.ok(r.code === 2 || r.code === 3, r.err);
       assert.ok(r.err.includes(file), r.err);

@@ -5,7 +5,7 @@
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
-import type { Io } from './main';
+import { EnvironmentError, type Io } from './main';
 import { parseDomain, parseType, parseProtocol, callName, resultText } from '../abi/names';
 import { KernelModel } from '../kernel';
 import { gatherHostProfile, loadProfile } from '../host';
@@ -50,23 +50,27 @@ export function styleFor(p: { options: Map<string, string[]> }, io: Io): TextSty
   return { color: io.isTTY && !process.env.NO_COLOR };
 }
 
-/** The ordered trace as a table, the deciding step marked. */
+/** The ordered trace as a table, the deciding step marked; host facts as indented lines under their step. */
 export function traceTable(pred: Prediction, style: TextStyle, agreement?: TraceAgreement): string {
   const rows: string[][] = [['', '#', 'kernel function', 'what it checked or did', 'outcome']];
+  const under: string[][] = [[]];
   pred.trace.forEach((s: Step, i: number) => {
     const mark = i === pred.deciding ? bold(style, '→') : '';
     const outcome = s.outcome === 'fail' ? red(style, `${s.errno !== undefined ? errName(s.errno) : 'fail'}`)
       : s.outcome === 'rewrite' ? yellow(style, 'rewrite') : s.outcome === 'info' ? dim(style, 'info') : green(style, 'pass');
-    let what = s.what;
+    const notes: string[] = [];
     if (s.cap) {
       const seen = agreement?.caps?.[capIndex(pred, i)];
-      if (seen) what += seen.agree ? green(style, `  [kernel: cap_capable(${s.cap.cap}) ${seen.observed}]`) : red(style, `  [kernel: ${seen.observed}]`);
+      if (seen) notes.push(seen.agree ? green(style, `kernel trace: ${seen.observed}`) : red(style, `kernel trace: ${seen.observed}`));
     }
-    rows.push([mark, String(i + 1), s.fn, what, outcome]);
-    if (s.fact) rows.push(['', '', '', dim(style, `host fact: ${s.fact.name} = ${s.fact.value}  (from ${s.fact.source})`), '']);
-    if (s.module) rows.push(['', '', '', dim(style, `request_module("${s.module.request}") -> ${s.module.loaded ? `loads ${s.module.loaded}` : 'no module loaded'}`), '']);
+    if (s.fact) notes.push(dim(style, `host fact: ${s.fact.name} = ${s.fact.value}  (from ${s.fact.source})`));
+    if (s.module) notes.push(dim(style, `request_module("${s.module.request}") -> ${s.module.loaded ? `loads ${s.module.loaded}` : 'no module loaded'}`));
+    rows.push([mark, String(i + 1), s.fn, s.what, outcome]);
+    under.push(notes);
   });
-  return table(rows, style);
+  const lines = table(rows, style).split('\n');
+  const indent = ' '.repeat(Math.max(...rows.map((r) => r[2].length)) + 9);
+  return lines.map((l, i) => [l, ...under[i].map((n) => indent + n)].join('\n')).join('\n');
 }
 
 function capIndex(pred: Prediction, i: number): number {
@@ -119,7 +123,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   const style = styleFor(p, io);
   const file = opt(p, 'profile');
   if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
-  const profile = file !== undefined ? loadProfile(file) : gatherHostProfile();
+  const profile = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
   const live = file === undefined && !flag(p, 'no-kernel');
   let pred: Prediction;
   let run: LiveRun | undefined;
@@ -222,6 +226,16 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   if (run.trace?.note) lines.push(dim(style, run.trace.note));
   io.out(lines.join('\n') + '\n');
   return v.kind === 'MISMATCH' ? 1 : 0;
+}
+
+/** --profile FILE: a bad file is the user's to fix (exit 2); an unreadable one the machine's (exit 3). */
+function loadProfileFile(file: string): HostProfile {
+  try {
+    return loadProfile(file);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'ProfileError') throw e;
+    throw new EnvironmentError(`--profile ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function capName(cap: number): string {
