@@ -1,0 +1,630 @@
+/**
+ * `npm run bench`: sockbridge's sweep against the kernel's own floor.
+ *
+ * In one run it builds bench/baseline.c (cc -O2, into a temporary directory), writes
+ * sockbridge's defaultMatrix() to a file both sides read, and times:
+ *
+ *  - the C baseline, naive (socket, observe, close, one case after another) and near the floor
+ *    (same batch size and close threads as the sweep; every fd of a batch left open, each
+ *    /proc/net table read once and joined by inode, then the fds closed concurrently);
+ *  - sockbridge's sweep in this process (runSweep: model, kernel road, alignment, every
+ *    observation), and the CLI as a whole process, whose peak RSS is read too;
+ *  - the model alone, predictions per second (trace off; trace on as information);
+ *  - both sweeps again in a new network namespace (unshare -n), first as it is, then crowded
+ *    by 100,000 AF_UNIX sockets and 10,000 UDP sockets bound to 127.0.0.1 held by helper
+ *    processes (bench/baseline.c in "crowd" mode), to show the per-case cost does not grow
+ *    with what else is open.
+ *
+ * Timed figures are the best of --runs runs (default 3), C and sockbridge interleaved so load
+ * from other processes falls on both. It prints a table (figure, value, target, ratio,
+ * PASS/FAIL) and exits 1 when a target fails, 2 when the bench itself could not run.
+ *
+ * Internal: `run.js --netns-phase DIR` is the part that runs inside the new netns.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { SocketCase, Verdict } from '../lib/types';
+import { defaultMatrix, matrixCases, matrixSize, type Matrix } from '../lib/sweep/matrix';
+import { runSweep } from '../lib/sweep/run';
+import { DEFAULT_CLOSE_THREADS } from '../lib/probe';
+import { KernelModel } from '../lib/kernel';
+import { gatherHostProfile } from '../lib/host';
+import { listOpenFds } from '../lib/bridge/fdtable';
+import { native } from '../lib/native';
+import type { HostProfile } from '../lib/types';
+
+// ---------------------------------------------------------------------------------------------
+// settings and targets
+// ---------------------------------------------------------------------------------------------
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BASELINE_SRC = path.join(ROOT, 'bench', 'baseline.c');
+const CLI = path.join(ROOT, 'bin', 'sockbridge.js');
+const PRELOAD = path.join(__dirname, 'rss-preload.js');
+
+/** The sweep's own defaults (lib/sweep/run.ts batchSize, lib/probe.ts DEFAULT_CLOSE_THREADS). */
+const BATCH = 2048;
+const CLOSE_THREADS = DEFAULT_CLOSE_THREADS;
+
+const CROWD_UNIX = 100_000;
+const CROWD_UDP = 10_000;
+
+const TARGET = {
+  /** sockbridge in-process / C near-floor, at most. */
+  vsFloor: 1.5,
+  /** C naive / sockbridge in-process, at least. */
+  vsNaive: 15,
+  /** crowded / uncrowded per-case cost, at most. */
+  crowded: 1.3,
+  /** model predictions per second, at least. */
+  modelRate: 1_000_000,
+  /** peak RSS of a default CLI sweep, MB (10^6 bytes), at most. */
+  rssMB: 150,
+};
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+// ---------------------------------------------------------------------------------------------
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function ms(ns: number): string {
+  return `${(ns / 1e6).toFixed(0)} ms`;
+}
+
+function secs(ns: number): string {
+  return `${(ns / 1e9).toFixed(3)} s`;
+}
+
+function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+function fnv(h: bigint, v: number): bigint {
+  let x = h;
+  const u = v >>> 0;
+  for (let k = 0; k < 4; k++) {
+    x ^= BigInt((u >>> (8 * k)) & 0xff);
+    x = (x * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return x;
+}
+
+/** The errno of every case, hashed the way baseline.c hashes it (errnoHash). */
+class ErrnoHash {
+  private h = 0xcbf29ce484222325n;
+  add(errno: number): void { this.h = fnv(this.h, errno); }
+  hex(): string { return this.h.toString(16).padStart(16, '0'); }
+}
+
+interface CResult {
+  mode: string;
+  cases: number;
+  created: number;
+  foundInProcNet: number;
+  errnoHash: string;
+  fdHash: string;
+  batch: number;
+  threads: number;
+  ns: number;
+  makeNs: number;
+  tablesNs: number;
+  closeNs: number;
+  tableBytes: number;
+}
+
+interface SweepResult {
+  ns: number;
+  cases: number;
+  created: number;
+  foundInProcNet: number;
+  errnoHash: string;
+  kinds: Record<string, number>;
+}
+
+function best<T extends { ns: number }>(rs: T[]): T {
+  return rs.reduce((a, b) => (b.ns < a.ns ? b : a));
+}
+
+// ---------------------------------------------------------------------------------------------
+// C baseline
+// ---------------------------------------------------------------------------------------------
+
+function buildBaseline(dir: string): string {
+  const exe = path.join(dir, 'baseline');
+  const cc = process.env.CC ?? 'cc';
+  const r = spawnSync(cc, ['-O2', '-Wall', '-o', exe, BASELINE_SRC, '-lpthread'], { encoding: 'utf8' });
+  if (r.error) throw new Error(`cannot run the C compiler "${cc}" (${r.error.message}); install gcc or set CC`);
+  if (r.status !== 0) throw new Error(`${cc} -O2 ${BASELINE_SRC} failed:\n${r.stderr}`);
+  return exe;
+}
+
+/** The matrix as baseline.c reads it: int32 count, then (domain, type, protocol) triples. */
+function writeMatrix(file: string, m: Matrix): number {
+  const n = matrixSize(m);
+  const buf = Buffer.alloc(4 + n * 12);
+  buf.writeInt32LE(n, 0);
+  let off = 4;
+  for (const c of matrixCases(m)) {
+    buf.writeInt32LE(c.domain, off);
+    buf.writeInt32LE(c.type, off + 4);
+    buf.writeInt32LE(c.protocol, off + 8);
+    off += 12;
+  }
+  fs.writeFileSync(file, buf);
+  return n;
+}
+
+function runC(exe: string, matrixFile: string, mode: 'naive' | 'floor'): CResult {
+  const args = mode === 'naive' ? ['sweep', matrixFile, 'naive'] : ['sweep', matrixFile, 'floor', String(BATCH), String(CLOSE_THREADS)];
+  const r = spawnSync(exe, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`baseline ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as CResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sockbridge
+// ---------------------------------------------------------------------------------------------
+
+async function sweepInProcess(m: Matrix, profile: HostProfile): Promise<SweepResult> {
+  const hash = new ErrnoHash();
+  const kinds: Record<string, number> = {};
+  let created = 0;
+  let found = 0;
+  let cases = 0;
+  const onVerdict = (v: Verdict): void => {
+    const o = v.observation;
+    hash.add(o.errno);
+    if (o.errno === 0) created++;
+    if (o.procNet) found++;
+    kinds[v.kind] = (kinds[v.kind] ?? 0) + 1;
+    cases++;
+  };
+  const t0 = nowNs();
+  const outcome = await runSweep(matrixCases(m), { profile, batchSize: BATCH, closeThreads: CLOSE_THREADS }, onVerdict);
+  const ns = nowNs() - t0;
+  if (!outcome.completed) throw new Error(`runSweep stopped after ${outcome.cases} of ${matrixSize(m)} cases`);
+  return { ns, cases, created, foundInProcNet: found, errnoHash: hash.hex(), kinds };
+}
+
+interface ModelResult { ns: number; predictions: number; created: number }
+
+/** The model alone, batch by batch as the sweep drives it (keepFd, then closeFds). */
+function modelRun(cases: readonly SocketCase[], profile: HostProfile, trace: boolean): ModelResult {
+  const model = new KernelModel(profile, { trace });
+  const startFds = listOpenFds();
+  let created = 0;
+  const t0 = nowNs();
+  for (let b = 0; b < cases.length; b += BATCH) {
+    model.setOpenFds(startFds);
+    const kept: number[] = [];
+    const e = Math.min(cases.length, b + BATCH);
+    for (let i = b; i < e; i++) {
+      const p = model.predict(cases[i], { keepFd: true });
+      if (p.result.fd !== undefined) kept.push(p.result.fd);
+    }
+    created += kept.length;
+    model.closeFds(kept);
+  }
+  return { ns: nowNs() - t0, predictions: cases.length, created };
+}
+
+interface CliResult { ns: number; exitCode: number | null; maxRssKiB: number | null; vmHwmKiB: number | null; stderr: string }
+
+/** The CLI's default sweep as a child process: wall time, and peak RSS two ways. */
+async function cliRun(dir: string): Promise<CliResult> {
+  const rssFile = path.join(dir, 'rss.json');
+  try { fs.unlinkSync(rssFile); } catch { /* not there */ }
+  const args = ['--require', PRELOAD, CLI, 'sweep', '--variants', 'self', '--format', 'jsonl', '--out', '/dev/null', '--no-progress'];
+  const t0 = nowNs();
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SOCKBRIDGE_BENCH_RSS_FILE: rssFile },
+  });
+  track(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  let vmHwm: number | null = null;
+  const poll = setInterval(() => {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) vmHwm = Math.max(vmHwm ?? 0, Number(m[1]));
+    } catch { /* exited between polls */ }
+  }, 20);
+  const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ns = nowNs() - t0;
+  clearInterval(poll);
+  let maxRss: number | null = null;
+  try { maxRss = (JSON.parse(fs.readFileSync(rssFile, 'utf8')) as { maxRssKiB: number }).maxRssKiB; } catch { /* no file */ }
+  return { ns, exitCode, maxRssKiB: maxRss, vmHwmKiB: vmHwm, stderr };
+}
+
+// ---------------------------------------------------------------------------------------------
+// child processes: tracked so every one is ended on exit, error or a signal
+// ---------------------------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+
+function track(c: ChildProcess): void {
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+}
+
+function cleanup(): void {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  for (const d of tempDirs) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+}
+
+function onSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: ending helper processes`);
+      cleanup();
+      process.exit(130);
+    });
+  }
+  process.on('exit', cleanup);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the crowd
+// ---------------------------------------------------------------------------------------------
+
+/** Split `total` sockets into chunks of at most `max` (even chunks, for socketpairs). */
+export function splitCrowd(total: number, max: number, even: boolean): number[] {
+  if (total <= 0) return [];
+  const unit = even ? 2 : 1;
+  const cap = Math.floor(max / unit) * unit;
+  if (cap < unit) throw new Error(`cannot hold ${total} sockets with at most ${max} per helper`);
+  const k = Math.ceil(total / cap);
+  const units = Math.ceil(total / unit);
+  const out: number[] = [];
+  for (let i = 0; i < k; i++) out.push((Math.floor(units / k) + (i < units % k ? 1 : 0)) * unit);
+  return out;
+}
+
+async function startHelper(exe: string, unix: number, udp: number): Promise<ChildProcess> {
+  const c = spawn(exe, ['crowd', String(unix), String(udp)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  track(c);
+  return new Promise<ChildProcess>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`crowd helper (${unix} unix, ${udp} udp) not ready after 60 s`)), 60_000);
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        if (/^ready \d+ \d+/.test(out)) resolve(c);
+        else reject(new Error(`crowd helper said "${out.trim()}"`));
+      }
+    });
+    c.on('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`crowd helper exited (${code ?? sig}) before it was ready`)); });
+  });
+}
+
+async function stopHelpers(hs: ChildProcess[]): Promise<void> {
+  await Promise.all(hs.map((h) => new Promise<void>((resolve) => {
+    if (h.exitCode !== null || h.signalCode !== null) { resolve(); return; }
+    h.on('exit', () => resolve());
+    h.stdin!.end();
+    setTimeout(() => { try { h.kill('SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+  })));
+}
+
+function countRows(table: string): number {
+  const t = fs.readFileSync(`/proc/net/${table}`, 'latin1');
+  let n = 0;
+  for (let i = t.indexOf('\n'); i >= 0 && i < t.length - 1; i = t.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function timeTableRead(table: string): number {
+  const t0 = nowNs();
+  fs.readFileSync(`/proc/net/${table}`, 'latin1');
+  return nowNs() - t0;
+}
+
+interface NetnsPhase {
+  runs: number;
+  plain: { c: CResult; sb: SweepResult; unixRows: number; udpRows: number; unixReadNs: number };
+  crowded: { c: CResult; sb: SweepResult; unixRows: number; udpRows: number; unixReadNs: number; helpers: number; setupNs: number };
+}
+
+/** Inside `unshare -n`: both sweeps as the netns is, then crowded. Result as JSON on stdout. */
+async function netnsPhase(dir: string, runs: number): Promise<void> {
+  onSignals();
+  const exe = path.join(dir, 'baseline');
+  const matrixFile = path.join(dir, 'matrix.bin');
+  const m = defaultMatrix();
+  const profile = gatherHostProfile();
+  const measure = async (): Promise<{ c: CResult; sb: SweepResult }> => {
+    const cs: CResult[] = [];
+    const sbs: SweepResult[] = [];
+    for (let r = 0; r < runs; r++) {
+      cs.push(runC(exe, matrixFile, 'floor'));
+      sbs.push(await sweepInProcess(m, profile));
+    }
+    return { c: best(cs), sb: best(sbs) };
+  };
+  const plain = { ...(await measure()), unixRows: countRows('unix'), udpRows: countRows('udp'), unixReadNs: timeTableRead('unix') };
+
+  const [soft, hard] = native().getrlimit(native().constants().RLIMIT_NOFILE);
+  const perHelper = Math.min(hard < 0 ? 1 << 20 : hard, 1 << 20) - 64;
+  if (perHelper < 2) throw new Error(`RLIMIT_NOFILE hard limit ${hard} (soft ${soft}) is too low for crowd helpers`);
+  const t0 = nowNs();
+  const helpers: ChildProcess[] = [];
+  try {
+    for (const n of splitCrowd(CROWD_UNIX, perHelper, true)) helpers.push(await startHelper(exe, n, 0));
+    for (const n of splitCrowd(CROWD_UDP, perHelper, false)) helpers.push(await startHelper(exe, 0, n));
+    const setupNs = nowNs() - t0;
+    const unixRows = countRows('unix');
+    const udpRows = countRows('udp');
+    const crowded = { ...(await measure()), unixRows, udpRows, unixReadNs: timeTableRead('unix'), helpers: helpers.length, setupNs };
+    const out: NetnsPhase = { runs, plain, crowded };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } finally {
+    await stopHelpers(helpers);
+  }
+}
+
+function runNetnsPhase(dir: string, runs: number): Promise<NetnsPhase> {
+  const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p)) ?? 'unshare';
+  const c = spawn(unshare, ['-n', process.execPath, __filename, '--netns-phase', dir, '--runs', String(runs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(c);
+  let out = '';
+  let err = '';
+  c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; process.stderr.write(d); });
+  return new Promise<NetnsPhase>((resolve, reject) => {
+    c.on('error', reject);
+    c.on('exit', (code, sig) => {
+      if (code !== 0) {
+        reject(new Error(`unshare -n ... --netns-phase exited ${code ?? sig}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+        return;
+      }
+      try { resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as NetnsPhase); } catch (e) { reject(e); }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the report
+// ---------------------------------------------------------------------------------------------
+
+type Result = 'PASS' | 'FAIL' | 'info' | 'SKIP';
+interface Row { figure: string; value: string; target: string; ratio: string; result: Result }
+
+function table(rows: Row[]): string {
+  const head: Row = { figure: 'figure', value: 'value', target: 'target', ratio: 'ratio', result: 'info' };
+  const all = [head, ...rows];
+  const w = (k: keyof Row): number => Math.max(...all.map((r) => String(k === 'result' && r === head ? 'result' : r[k]).length));
+  const wf = w('figure'), wv = w('value'), wt = w('target'), wr = w('ratio');
+  const line = (r: Row, res: string): string =>
+    `${r.figure.padEnd(wf)}  ${r.value.padStart(wv)}  ${r.target.padEnd(wt)}  ${r.ratio.padStart(wr)}  ${res}`;
+  return [line(head, 'result'), '-'.repeat(wf + wv + wt + wr + 16), ...rows.map((r) => line(r, r.result))].join('\n');
+}
+
+function machine(): string {
+  const cpu = os.cpus();
+  const model = cpu.length ? cpu[0].model.replace(/\s+/g, ' ').trim() : 'unknown CPU';
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return `${model}, ${cpu.length} CPUs, Linux ${os.release()} ${os.arch()}, node ${process.versions.node}; load average at start ${load}`;
+}
+
+function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: string } {
+  let runs = 3;
+  let crowd = true;
+  let netnsDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1 || v > 20) throw new Error(`--runs must be an integer from 1 to 20 (got ${JSON.stringify(argv[i])})`);
+      runs = v;
+    } else if (a === '--no-crowd') {
+      crowd = false;
+    } else if (a === '--netns-phase') {
+      netnsDir = argv[++i];
+      if (!netnsDir) throw new Error('--netns-phase needs a directory (internal option)');
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: npm run bench [-- --runs N] [-- --no-crowd]\n' +
+        '  --runs N     best of N runs for each timed figure (1..20, default 3)\n' +
+        '  --no-crowd   skip the crowded-namespace figure (needs root for unshare -n)\n');
+      process.exit(0);
+    } else {
+      throw new Error(`unknown option ${JSON.stringify(a)}; valid: --runs N, --no-crowd, --help`);
+    }
+  }
+  return { runs, crowd, netnsDir };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.netnsDir !== undefined) {
+    await netnsPhase(args.netnsDir, args.runs);
+    return 0;
+  }
+  onSignals();
+  const started = nowNs();
+  const where = machine();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-bench-'));
+  tempDirs.push(dir);
+
+  log('building bench/baseline.c with cc -O2');
+  const exe = buildBaseline(dir);
+  const m = defaultMatrix();
+  const matrixFile = path.join(dir, 'matrix.bin');
+  const n = writeMatrix(matrixFile, m);
+  const cases = [...matrixCases(m)];
+  log(`default matrix: ${n} cases; batch ${BATCH}, ${CLOSE_THREADS} close threads; best of ${args.runs}`);
+
+  const tp = nowNs();
+  const profile = gatherHostProfile();
+  const profileNs = nowNs() - tp;
+
+  log('C naive sweep (one run: it waits out every AF_PACKET close in turn)');
+  const naive = runC(exe, matrixFile, 'naive');
+
+  const floors: CResult[] = [];
+  const sweeps: SweepResult[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    log(`C near-floor sweep and sockbridge in-process sweep, run ${r + 1}/${args.runs}`);
+    floors.push(runC(exe, matrixFile, 'floor'));
+    sweeps.push(await sweepInProcess(m, profile));
+  }
+  const floor = best(floors);
+  const sb = best(sweeps);
+
+  log('model alone');
+  const modelRuns: ModelResult[] = [];
+  for (let r = 0; r < args.runs; r++) modelRuns.push(modelRun(cases, profile, false));
+  const model = best(modelRuns);
+  const modelTrace = modelRun(cases, profile, true);
+
+  log('CLI sweep as a whole process, with its peak RSS');
+  const cliRuns: CliResult[] = [];
+  for (let r = 0; r < Math.min(args.runs, 2); r++) cliRuns.push(await cliRun(dir));
+  const cli = best(cliRuns);
+  const peakKiB = Math.max(...cliRuns.map((c) => Math.max(c.maxRssKiB ?? 0, c.vmHwmKiB ?? 0)));
+
+  let netns: NetnsPhase | null = null;
+  let netnsWhy = '';
+  if (args.crowd) {
+    log(`new network namespace: both sweeps as it is, then crowded by ${CROWD_UNIX} AF_UNIX + ${CROWD_UDP} UDP sockets`);
+    try {
+      netns = await runNetnsPhase(dir, Math.min(args.runs, 2));
+    } catch (e) {
+      netnsWhy = e instanceof Error ? e.message : String(e);
+      log(`crowded figure not measured: ${netnsWhy}`);
+    }
+  } else {
+    netnsWhy = 'skipped (--no-crowd)';
+  }
+
+  // ----- checks: both sides swept the same cases and saw the same kernel results -----
+  const checks: string[] = [];
+  let checksOk = true;
+  const check = (ok: boolean, what: string): void => {
+    checks.push(`${ok ? 'ok  ' : 'BAD '} ${what}`);
+    if (!ok) checksOk = false;
+  };
+  check(naive.cases === n && floor.cases === n && sb.cases === n, `all sweeps ran the ${n} cases of defaultMatrix()`);
+  check(naive.errnoHash === floor.errnoHash && floor.errnoHash === sb.errnoHash,
+    `same errno for every case: C naive ${naive.errnoHash}, C floor ${floor.errnoHash}, sockbridge ${sb.errnoHash}`);
+  check(naive.created === floor.created && floor.created === sb.created,
+    `same sockets created: C naive ${naive.created}, C floor ${floor.created}, sockbridge ${sb.created}`);
+  check(floor.foundInProcNet === sb.foundInProcNet,
+    `same sockets found in /proc/net: C floor ${floor.foundInProcNet}, sockbridge ${sb.foundInProcNet}`);
+  if (exitOk(cli)) check(true, `CLI sweep exited 0`);
+  else check(false, `CLI sweep exited ${cli.exitCode}: ${cli.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  if (netns) {
+    check(netns.crowded.unixRows >= CROWD_UNIX && netns.crowded.udpRows >= CROWD_UDP,
+      `crowd visible in the netns: /proc/net/unix ${netns.crowded.unixRows} rows, /proc/net/udp ${netns.crowded.udpRows} rows ` +
+      `(${netns.crowded.helpers} helpers, set up in ${ms(netns.crowded.setupNs)})`);
+    check(netns.plain.sb.errnoHash === netns.crowded.sb.errnoHash && netns.plain.c.errnoHash === netns.crowded.c.errnoHash,
+      'crowded sweeps saw the same errno for every case as uncrowded ones');
+  }
+
+  // ----- the table -----
+  const rows: Row[] = [];
+  const ratio = (x: number): string => `${x.toFixed(2)}x`;
+  rows.push({ figure: 'C naive sweep (socket, observe, close)', value: secs(naive.ns), target: '', ratio: '', result: 'info' });
+  rows.push({ figure: 'C near-floor sweep (batched, deferred concurrent close)', value: secs(floor.ns), target: '', ratio: ratio(naive.ns / floor.ns) + ' vs naive', result: 'info' });
+  const vsFloor = sb.ns / floor.ns;
+  rows.push({
+    figure: 'sockbridge sweep, in-process', value: secs(sb.ns), target: `<= ${TARGET.vsFloor}x C near-floor`,
+    ratio: ratio(vsFloor), result: vsFloor <= TARGET.vsFloor ? 'PASS' : 'FAIL',
+  });
+  const vsNaive = naive.ns / sb.ns;
+  rows.push({
+    figure: 'sockbridge speed-up over C naive', value: ratio(vsNaive), target: `>= ${TARGET.vsNaive}x`,
+    ratio: ratio(vsNaive), result: vsNaive >= TARGET.vsNaive ? 'PASS' : 'FAIL',
+  });
+  rows.push({ figure: 'sockbridge CLI sweep, whole process', value: secs(cli.ns), target: '', ratio: ratio(cli.ns / floor.ns) + ' vs floor', result: exitOk(cli) ? 'info' : 'FAIL' });
+  if (netns) {
+    const plainPer = netns.plain.sb.ns / n;
+    const crowdPer = netns.crowded.sb.ns / n;
+    const cr = crowdPer / plainPer;
+    rows.push({
+      figure: 'crowded netns, sockbridge per case', value: `${(crowdPer / 1e3).toFixed(2)} us`,
+      target: `<= ${TARGET.crowded}x uncrowded (${(plainPer / 1e3).toFixed(2)} us)`, ratio: ratio(cr),
+      result: cr <= TARGET.crowded ? 'PASS' : 'FAIL',
+    });
+    const cc = netns.crowded.c.ns / netns.plain.c.ns;
+    rows.push({
+      figure: 'crowded netns, C near-floor per case', value: `${(netns.crowded.c.ns / n / 1e3).toFixed(2)} us`,
+      target: `(uncrowded ${(netns.plain.c.ns / n / 1e3).toFixed(2)} us)`, ratio: ratio(cc), result: 'info',
+    });
+  } else {
+    rows.push({ figure: 'crowded netns, sockbridge per case', value: 'n/a', target: `<= ${TARGET.crowded}x uncrowded`, ratio: '', result: 'SKIP' });
+  }
+  const rate = model.predictions / (model.ns / 1e9);
+  rows.push({
+    figure: 'model alone, trace off', value: `${Math.round(rate).toLocaleString('en-US')}/s`,
+    target: `>= ${TARGET.modelRate.toLocaleString('en-US')}/s`, ratio: ratio(rate / TARGET.modelRate),
+    result: rate >= TARGET.modelRate ? 'PASS' : 'FAIL',
+  });
+  const rateTrace = modelTrace.predictions / (modelTrace.ns / 1e9);
+  rows.push({ figure: 'model alone, trace on', value: `${Math.round(rateTrace).toLocaleString('en-US')}/s`, target: '', ratio: '', result: 'info' });
+  const peakMB = (peakKiB * 1024) / 1e6;
+  rows.push({
+    figure: 'peak RSS, CLI default sweep', value: peakKiB > 0 ? `${peakMB.toFixed(1)} MB` : 'n/a',
+    target: `<= ${TARGET.rssMB} MB`, ratio: peakKiB > 0 ? ratio(peakMB / TARGET.rssMB) : '',
+    result: peakKiB > 0 && peakMB <= TARGET.rssMB ? 'PASS' : 'FAIL',
+  });
+
+  const out: string[] = [];
+  out.push(`sockbridge bench: ${n} cases (defaultMatrix()), batch ${BATCH}, ${CLOSE_THREADS} close threads, best of ${args.runs}`);
+  out.push(`machine: ${where}`);
+  out.push('');
+  out.push(table(rows));
+  out.push('');
+  out.push('where the time goes:');
+  out.push(`  C naive:      socket+observe ${ms(naive.makeNs)}, close ${ms(naive.closeNs)} (${naive.created} sockets)`);
+  out.push(`  C near-floor: socket+observe ${ms(floor.makeNs)}, /proc/net tables ${ms(floor.tablesNs)} (${(floor.tableBytes / 1e6).toFixed(1)} MB read), close ${ms(floor.closeNs)}`);
+  out.push(`  sockbridge:   host profile ${ms(profileNs)} (not in the sweep figure); verdicts ${Object.entries(sb.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(`  model:        ${(model.ns / model.predictions).toFixed(0)} ns per prediction (trace off), ${(modelTrace.ns / modelTrace.predictions).toFixed(0)} ns (trace on)`);
+  out.push(`  CLI peak RSS: ru_maxrss ${cliRuns.map((c) => c.maxRssKiB ?? 'n/a').join('/')} KiB, VmHWM polled ${cliRuns.map((c) => c.vmHwmKiB ?? 'n/a').join('/')} KiB`);
+  if (netns) {
+    out.push(`  netns:        /proc/net/unix read ${ms(netns.plain.unixReadNs)} with ${netns.plain.unixRows} rows, ${ms(netns.crowded.unixReadNs)} with ${netns.crowded.unixRows} rows; ` +
+      `sockbridge ${secs(netns.plain.sb.ns)} -> ${secs(netns.crowded.sb.ns)}, C floor ${secs(netns.plain.c.ns)} -> ${secs(netns.crowded.c.ns)} ` +
+      `(tables ${ms(netns.plain.c.tablesNs)} -> ${ms(netns.crowded.c.tablesNs)})`);
+  } else {
+    out.push(`  netns:        not measured: ${netnsWhy}`);
+  }
+  out.push('');
+  out.push('checks:');
+  for (const c of checks) out.push(`  ${c}`);
+  const failed = rows.filter((r) => r.result === 'FAIL').length;
+  out.push('');
+  out.push(`${failed === 0 && checksOk ? 'PASS' : 'FAIL'}: ${failed} target(s) failed${checksOk ? '' : ', and a check failed (the figures may not compare like with like)'}; bench took ${secs(nowNs() - started)}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return failed === 0 && checksOk ? 0 : 1;
+}
+
+function exitOk(c: CliResult): boolean {
+  return c.exitCode === 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => { cleanup(); process.exitCode = code; },
+    (err: unknown) => {
+      cleanup();
+      process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
