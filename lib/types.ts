@@ -232,4 +232,10 @@ export interface Verdict {
   reason?: string;
   prediction: Prediction;
   observation: Observation;
+  /**
+   * With --kernel-trace: whether the kernel's own tracepoints followed the same path
+   * (arguments in, capability checks in order with their outcome, value out). null when the
+   * trace could not say (cap_capable not traced, events lost).
+   */
+  kernelTrace?: { agree: boolean | null; detail: string };
 }

@@ -19,6 +19,7 @@ import {
 import { gatherHostProfile } from '../host';
 import { native } from '../native';
 import { listOpenFds } from '../bridge/fdtable';
+import { openKernelTrace, isUnavailable, type KernelTrace } from '../ktrace';
 
 const FORMATS = ['text', 'jsonl', 'junit', 'html'] as const;
 type Format = typeof FORMATS[number];
@@ -35,6 +36,7 @@ const OPTS: Record<string, OptionSpec> = {
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
   'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 32)' },
+  'kernel-trace': { value: false, help: 'record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line each call\'s path up with the model (root; slower)' },
   progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
   'no-progress': { value: false, help: 'never show the progress line' },
   color: { value: false, help: 'colour the text output even when it is not a terminal' },
@@ -87,6 +89,7 @@ function planArgs(p: Parsed): string[] {
     const v = opt(p, k);
     if (v !== undefined) out.push(`--${k}=${v}`);
   }
+  if (flag(p, 'kernel-trace')) out.push('--kernel-trace');
   return out;
 }
 
@@ -182,7 +185,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
           onVerdict: onCase ? (verdict, i) => onCase(jsonlCase(v.name, i, verdict)) : undefined,
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
-        });
+        }, {}, flag(p, 'kernel-trace'));
       } else {
         const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : [])], {
           onLine: (line) => {
@@ -249,9 +252,16 @@ interface InProcessHooks {
 }
 
 /** The sweep in this process: gather the profile here (these creds, these namespaces). */
-export async function sweepInProcess(plan: Plan, t: VariantTally, variant: string, hooks: InProcessHooks, extra: Partial<SweepOptions> = {}): Promise<void> {
+export async function sweepInProcess(plan: Plan, t: VariantTally, variant: string, hooks: InProcessHooks, extra: Partial<SweepOptions> = {}, kernelTrace = false): Promise<void> {
   const profile = gatherHostProfile();
   const netnsPrivate = variant === 'netns' || variant === 'userns';
+  let trace: KernelTrace | undefined;
+  if (kernelTrace) {
+    const opened = openKernelTrace();
+    if (isUnavailable(opened)) t.notes.push(`kernel trace unavailable: ${opened.unavailable}; the sweep ran without it`);
+    else trace = opened;
+  }
+  let traced = 0; let traceAgree = 0; let traceUnknown = 0;
   const outcome = await runSweep(plan.cases(), {
     profile,
     batchSize: plan.batch,
@@ -259,11 +269,25 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
     counters: netnsPrivate ? 'exact' : 'shared',
     onProgress: hooks.onProgress,
     shouldStop: () => stopRequested !== null,
+    kernelTrace: trace,
     ...extra,
   }, (v, i) => {
+    if (v.kernelTrace) {
+      traced++;
+      if (v.kernelTrace.agree === true) traceAgree++;
+      else if (v.kernelTrace.agree === null) traceUnknown++;
+    }
     addVerdict(t, v);
     hooks.onVerdict?.(v, i);
+  }).finally(() => {
+    const problems = trace?.close() ?? [];
+    for (const pr of problems) t.notes.push(`kernel trace clean-up: ${pr}`);
   });
+  if (trace) {
+    t.notes.push(`kernel trace: ${traced} calls lined up with the tracepoints, ${traceAgree} on the same path (arguments, capability checks in order, result)` +
+      (traceUnknown ? `, ${traceUnknown} not comparable (events lost or cap_capable not traced)` : '') +
+      (trace.missing.length ? `; events missing on this kernel: ${trace.missing.join(', ')}` : ''));
+  }
   t.completed = outcome.completed;
   t.counters = outcome.counters;
   for (const c of outcome.counters) {
@@ -316,7 +340,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         onVerdict: emit ? (v, i) => write(jsonlCase(variant, i, v)) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
         onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
-      }, extra);
+      }, extra, flag(p, 'kernel-trace'));
     }
   } finally {
     uninstall();

@@ -40,7 +40,8 @@ export function jsonlCase(variant: string, index: number, v: Verdict): string {
   };
   if (v.diffs.length) rec.diffs = v.diffs;
   if (v.reason) rec.reason = v.reason;
-  const d = decidingStep(v.prediction);
+  if (v.kernelTrace) rec.kernelTrace = v.kernelTrace;
+  const d = v.kind === 'MATCH' ? undefined : decidingStep(v.prediction);
   if (d) rec.deciding = { fn: d.fn, what: d.what, ...(d.fact ? { fact: d.fact } : {}) };
   return JSON.stringify(rec);
 }

@@ -14,6 +14,7 @@ import { observeBatch } from '../probe';
 import { alignCase, alignEnvFromProfile, type AlignEnv } from './../bridge/align';
 import { readCounters, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
+import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
 
 export interface SweepOptions {
   profile: HostProfile;
@@ -27,6 +28,11 @@ export interface SweepOptions {
   procNet?: boolean;
   /** Called after each batch with the number of cases done. */
   onProgress?: (done: number) => void;
+  /**
+   * An open kernel trace instance recording this thread: each batch's tracepoints are lined up
+   * with the model's capability steps (the model then keeps its traces).
+   */
+  kernelTrace?: KernelTrace;
   /** Checked between batches; when it returns true the sweep stops early (SIGINT). */
   shouldStop?: () => boolean;
 }
@@ -56,7 +62,8 @@ export async function runSweep(
   onVerdict: (v: Verdict, index: number) => void,
 ): Promise<SweepOutcome> {
   const batchSize = opts.batchSize ?? 2048;
-  const model = new KernelModel(opts.profile, { trace: false });
+  const ktrace = opts.kernelTrace;
+  const model = new KernelModel(opts.profile, { trace: ktrace !== undefined });
   const env: AlignEnv = alignEnvFromProfile(opts.profile);
   const countersMode = opts.counters ?? 'off';
   const out: SweepOutcome = { completed: false, cases: 0, counters: [] };
@@ -80,6 +87,7 @@ export async function runSweep(
       before = readCounters();
       baseline ??= before;
     }
+    ktrace?.collect();
     const obs = observeBatch(batch, {
       close: 'defer',
       closeThreads: opts.closeThreads,
@@ -100,9 +108,21 @@ export async function runSweep(
           : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
       });
     }
+    const steps = ktrace
+      ? alignTrace(batch, obs.map((o) => ({ errno: o.errno, fd: o.fd })), preds.map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet })
+      : null;
     for (let i = 0; i < batch.length; i++) {
       let v = alignCase(preds[i], obs[i], env);
-      if (v.kind !== 'MATCH') v = withTrace(v, opts.profile, fds, batch, i, env);
+      if (steps) {
+        const st = steps[i];
+        const agree = st.found ? (st.caps.agree === null ? null : st.agree) : null;
+        v.kernelTrace = { agree, detail: describeAgreement(st) };
+        if (agree === false) {
+          v.kind = 'MISMATCH';
+          v.diffs.push({ field: 'kernel-trace', predicted: preds[i].trace.filter((x) => x.cap).map((x) => `cap ${x.cap!.cap} ${x.cap!.granted ? 'granted' : 'denied'}`).join(', ') || 'no capability check', observed: describeAgreement(st) });
+        }
+      }
+      if (v.kind !== 'MATCH' && !ktrace) v = withTrace(v, opts.profile, fds, batch, i, env);
       onVerdict(v, index++);
     }
     out.cases += batch.length;
