@@ -1,0 +1,36 @@
+/**
+ * sockbridge's public API.
+ *
+ *   const profile = gatherHostProfile();
+ *   const p = predictSocket(profile, { domain: 2, type: 3, protocol: 1 });   // the model road
+ *   const o = observeSocket(2, 3, 1);                                        // the kernel road
+ *   const v = compareSocket({ domain: 2, type: 3, protocol: 1 });            // both, aligned
+ */
+import type { SocketCase, Verdict } from './types';
+import { KernelModel } from './kernel';
+import { gatherHostProfile } from './host';
+import { observeBatch } from './probe';
+import { alignCase, alignEnvFromProfile } from './bridge/align';
+import { listOpenFds } from './bridge/fdtable';
+
+export type * from './types';
+export { KernelModel, predictSocket } from './kernel';
+export { gatherHostProfile, loadProfile, saveProfile, parseProfile, formatProfile } from './host';
+export { observeSocket, observeBatch, systemError } from './probe';
+export { alignCase } from './bridge/align';
+export { callName, domainName, typeName, protocolName, parseDomain, parseType, parseProtocol, errnoName, resultText } from './abi/names';
+export { defaultMatrix, matrixCases } from './sweep/matrix';
+export { runSweep } from './sweep/run';
+
+/**
+ * One call down both roads: the model predicts with this host's profile and its fd table as it
+ * is right now, then the kernel answers; the verdict lines them up field by field.
+ */
+export function compareSocket(c: SocketCase): Verdict {
+  const profile = gatherHostProfile();
+  const model = new KernelModel(profile, { trace: true });
+  model.setOpenFds(listOpenFds());
+  const prediction = model.predict(c, { keepFd: true });
+  const [observation] = observeBatch([c], { close: 'defer', procNet: true });
+  return alignCase(prediction, observation, alignEnvFromProfile(profile));
+}
