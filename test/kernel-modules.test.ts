@@ -48,15 +48,23 @@ describe('kernel model: request_module', () => {
     assert.deepStrictEqual(requests(p).map((r) => r?.request), ['net-pf-2-proto-0-type-3', 'net-pf-2-proto-0']);
   });
 
+  it('matches glob patterns and treats - and _ alike, as modprobe does', () => {
+    const prof = modular61({ aliases: [['net_pf_17', 'af-packet'], ['net-pf-2-proto-1[0-9][0-9]', 'sctp']] });
+    assert.ok(predictSocket(prof, sock(17, 3, 0)).facts);
+    assert.strictEqual(predictSocket(prof, sock(2, 1, 132)).facts?.protoName, 'SCTP');
+  });
+
   it('loads a netlink protocol module for net-pf-16-proto-N', () => {
     const m = new KernelModel(modular61());
     assert.strictEqual(m.predict(sock(16, 3, 6)).facts?.soProtocol, 6);
     assert.strictEqual(m.predict(sock(16, 3, 8)).result.errno, EPROTONOSUPPORT);
   });
 
-  it('DCCP autoloads on 6.1 only for protocol 33 (the alias names it)', () => {
-    assert.strictEqual(predictSocket(modular61(), sock(2, 6, 0)).result.errno, ESOCKTNOSUPPORT);
+  it('DCCP autoloads on 6.1 for the aliases dccp_ipv4 declares (proto 33 and proto 0 with SOCK_DCCP)', () => {
     assert.strictEqual(predictSocket(modular61(), sock(2, 6, 33)).facts?.protoName, 'DCCP');
+    assert.strictEqual(predictSocket(modular61(), sock(2, 6, 0)).facts?.soProtocol, 33);
+    const noAlias = modular61({ aliases: [['net-pf-2-proto-33', 'dccp_ipv4']] });
+    assert.strictEqual(predictSocket(noAlias, sock(2, 6, 0)).result.errno, ESOCKTNOSUPPORT);
   });
 
   it('nothing loads with modules_disabled, an empty modprobe, a failing module, or a module without a file', () => {

@@ -134,6 +134,7 @@ export function modular61(o: ProfileOptions = {}): HostProfile {
       ['net-pf-10-proto-115-type-2', 'l2tp_ip6'],
       ['net-pf-2-proto-33-type-6', 'dccp_ipv4'],
       ['net-pf-2-proto-33', 'dccp_ipv4'],
+      ['net-pf-2-proto-0-type-6', 'dccp_ipv4'],
       ['net-pf-10-proto-33-type-6', 'dccp_ipv6'],
       ['net-pf-43', 'smc'],
       ['net-pf-16-proto-6', 'xfrm_user'],

@@ -3,10 +3,12 @@
  * `modprobe -q -- <alias>`, and modprobe resolves the alias against modules.alias, then
  * loads the module after everything modules.dep says it needs.
  *
- * The matching here is modprobe's: an alias pattern is an fnmatch(3) glob; module names
- * compare with '-' and '_' as the same character. (lib/host/modalias.ts did not exist when
- * this was written; this is the minimal matcher the model needs.)
+ * The matching is modprobe's (kmod): alias and pattern normalised ('-' -> '_' outside
+ * brackets), then fnmatch(3); module names compare with '-' and '_' as the same character.
+ * The matcher itself is lib/host/modalias.ts; this file indexes a profile's aliases once so
+ * a prediction does not rescan modules.alias.
  */
+import { fnmatch, normalizeAlias } from '../../host/modalias';
 
 /** Module names compare with '-' and '_' as equal (modprobe's underscores()). */
 export function normalizeModule(name: string): string {
@@ -14,50 +16,30 @@ export function normalizeModule(name: string): string {
 }
 
 function hasGlob(p: string): boolean {
-  return /[*?[]/.test(p);
-}
-
-/** fnmatch(3) without flags: '*', '?', '[...]' (with '!' or '^' negation). */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const close = pattern.indexOf(']', i + 2);
-      if (close < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, close);
-      if (body[0] === '!' || body[0] === '^') body = '^' + body.slice(1);
-      re += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(re + '$');
+  return /[*?[\\]/.test(p);
 }
 
 export class ModuleDb {
   private readonly exact = new Map<string, string[]>();
-  private readonly globs: Array<[RegExp, string]> = [];
+  private readonly globs: Array<[string, string]> = [];
   private readonly deps = new Map<string, string[]>();
-  private readonly byModule = new Map<string, Array<string | RegExp>>();
+  /** module -> its normalised patterns, and whether each is a glob. */
+  private readonly byModule = new Map<string, Array<[string, boolean]>>();
 
   constructor(aliases: ReadonlyArray<readonly [string, string]>, deps: Record<string, string[]>) {
-    for (const [pattern, mod] of aliases) {
+    for (const [raw, mod] of aliases) {
       const m = normalizeModule(mod);
-      if (hasGlob(pattern)) this.globs.push([globToRegExp(pattern), m]);
+      const pattern = normalizeAlias(raw);
+      const glob = hasGlob(pattern);
+      if (glob) this.globs.push([pattern, m]);
       else {
         const list = this.exact.get(pattern);
         if (list) list.push(m);
         else this.exact.set(pattern, [m]);
       }
-      const compiled = hasGlob(pattern) ? globToRegExp(pattern) : pattern;
       const own = this.byModule.get(m);
-      if (own) own.push(compiled);
-      else this.byModule.set(m, [compiled]);
+      if (own) own.push([pattern, glob]);
+      else this.byModule.set(m, [[pattern, glob]]);
     }
     for (const name of Object.keys(deps)) {
       this.deps.set(normalizeModule(name), deps[name].map(normalizeModule));
@@ -66,10 +48,11 @@ export class ModuleDb {
 
   /** Every module whose alias pattern matches `alias`, in modules.alias order (exact ones first). */
   match(alias: string): string[] {
+    const a = normalizeAlias(alias);
     const out: string[] = [];
-    const ex = this.exact.get(alias);
+    const ex = this.exact.get(a);
     if (ex) for (const m of ex) if (!out.includes(m)) out.push(m);
-    for (const [re, m] of this.globs) if (re.test(alias) && !out.includes(m)) out.push(m);
+    for (const [p, m] of this.globs) if (fnmatch(p, a) && !out.includes(m)) out.push(m);
     return out;
   }
 
@@ -77,8 +60,9 @@ export class ModuleDb {
   provides(module: string, alias: string): boolean {
     const pats = this.byModule.get(normalizeModule(module));
     if (!pats) return false;
-    for (const p of pats) {
-      if (typeof p === 'string' ? p === alias : p.test(alias)) return true;
+    const a = normalizeAlias(alias);
+    for (const [p, glob] of pats) {
+      if (glob ? fnmatch(p, a) : p === a) return true;
     }
     return false;
   }
