@@ -57,6 +57,10 @@ describe('kernel model: request_module', () => {
   it('loads a netlink protocol module for net-pf-16-proto-N', () => {
     const m = new KernelModel(modular61());
     assert.strictEqual(m.predict(sock(16, 3, 6)).facts?.soProtocol, 6);
+    // the module stays loaded: no second request, still registered
+    const again = m.predict(sock(16, 2, 6));
+    assert.strictEqual(again.facts?.soProtocol, 6);
+    assert.deepStrictEqual(requests(again), []);
     assert.strictEqual(m.predict(sock(16, 3, 8)).result.errno, EPROTONOSUPPORT);
   });
 

@@ -43,29 +43,30 @@ export const netlinkProviders: Record<number, [string, string | undefined, strin
 
 function nlRegistered(run: Run, protocol: number): { reg: boolean; why: string } {
   const tr = run.tracing;
-  const alias = `net-pf-16-proto-${protocol}`;
   const prov = netlinkProviders[protocol];
-  const loadedNow = run.runLoaded.length > 0 || run.guessedAliases.length > 0
-    ? run.aliasSatisfied(alias) || (prov?.[1] !== undefined && run.moduleLoaded(prov[1]))
-    : false;
+  // A module loaded since the profile was taken (by this or an earlier prediction) that
+  // answers net-pf-16-proto-N registered the protocol when it initialised.
+  const loadedSince = (): boolean =>
+    run.aliasSatisfied(`net-pf-16-proto-${protocol}`) || (prov?.[1] !== undefined && run.moduleLoaded(prov[1]));
   const seen = run.state.lookup('net.netlink');
   if (seen) {
-    const reg = (seen.value as number[]).includes(protocol) || loadedNow;
+    const reg = (seen.value as number[]).includes(protocol) || loadedSince();
     return { reg, why: tr ? `${reg ? '' : 'not '}registered (${seen.source}: ${seen.shown})` : '' };
   }
   if (!prov) {
-    return { reg: loadedNow, why: tr ? `no kernel code registers NETLINK protocol ${protocol}` : '' };
+    const reg = loadedSince();
+    return { reg, why: tr ? (reg ? 'registered by a module loaded since' : `no kernel code registers NETLINK protocol ${protocol}`) : '' };
   }
   const [sym, mod, removedAfter] = prov;
   if (removedAfter) {
     const v = parseRelease(removedAfter);
     const rel = run.state.release;
     if (v && rel && (rel[0] > v[0] || (rel[0] === v[0] && rel[1] > v[1]))) {
-      return { reg: loadedNow, why: tr ? `its provider was removed after ${removedAfter}` : '' };
+      return { reg: false, why: tr ? `its provider was removed after ${removedAfter}` : '' };
     }
   }
   if (sym === '') return { reg: true, why: tr ? 'registered by core networking (always)' : '' };
-  const reg = run.present(sym, mod) || loadedNow;
+  const reg = run.present(sym, mod) || loadedSince();
   return { reg, why: tr ? `${sym}${mod ? ` / module ${mod}` : ''}: ${reg ? 'present' : 'absent'}` : '' };
 }
 
