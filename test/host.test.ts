@@ -52,6 +52,10 @@ describe('host: parsers', () => {
       ['*:net-pf-odd', 'odd_pattern'], ['pppox-proto-0', 'pppoe'], ['net-pf-16-proto-21', 'crypto_user'],
     ]);
     assert.strictEqual(parseModulesAlias(text).length, 10);
+    const more = `${text}\nalias net_pf_5 under_scored\nalias net-p net_p_short\nalias ne? wild_early\nalias net-pf net_pf_short\n`;
+    assert.deepStrictEqual(parseModulesAlias(more, SOCKET_ALIAS_PREFIXES),
+      parseModulesAlias(more).filter(([pat]) => patternCouldMatchPrefix(pat, SOCKET_ALIAS_PREFIXES)),
+      'the in-place filter agrees with patternCouldMatchPrefix');
   });
 
   it('parseModulesDep / parseModulesBuiltin / parseProcModules turn paths into module names', () => {

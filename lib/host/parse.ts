@@ -2,7 +2,7 @@
  * Pure parsers for the host files the profile is made of. Each takes the text of one file
  * and returns data; none touches the filesystem, so each is tested on fixture text.
  */
-import { moduleNameFromPath, patternCouldMatchPrefix } from './modalias';
+import { moduleNameFromPath } from './modalias';
 
 /** A kernel .config: CONFIG_FOO=y|m|number|"string" lines; "# CONFIG_FOO is not set" means absent. */
 export function parseKernelConfig(text: string): Record<string, string> {
@@ -32,19 +32,37 @@ export function parseModulesAlias(text: string, prefixes?: readonly string[]): A
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    // Cheap first test: most of a distribution's 1 MB file is pci:/usb:/acpi* aliases.
-    if (text.startsWith('alias ', start)) {
+    // A distribution's modules.alias is > 1 MB of pci:/usb:/acpi* lines: test the pattern in
+    // place before slicing anything.
+    if (text.startsWith('alias ', start) && (!prefixes || prefixes.some((pre) => couldMatchAt(text, start + 6, end, pre)))) {
       const line = text.slice(start + 6, end).trim();
       const sp = line.lastIndexOf(' ');
       if (sp > 0) {
         const pattern = line.slice(0, sp).trim();
         const module = line.slice(sp + 1).trim();
-        if (!prefixes || patternCouldMatchPrefix(pattern, prefixes)) out.push([pattern, module.replace(/-/g, '_')]);
+        out.push([pattern, module.replace(/-/g, '_')]);
       }
     }
     start = end + 1;
   }
   return out;
+}
+
+/**
+ * Whether the alias pattern starting at text[i] could match a name starting with `prefix`:
+ * its literal characters up to the first wildcard agree with the prefix ('-' and '_' being
+ * the same to modprobe). Same answer as patternCouldMatchPrefix, without allocating.
+ */
+function couldMatchAt(text: string, i: number, end: number, prefix: string): boolean {
+  for (let k = 0; k < prefix.length; k++) {
+    if (i + k >= end) return false;
+    const c = text[i + k];
+    if (c === '*' || c === '?' || c === '[' || c === '\\') return true;
+    if (c === ' ') return false;
+    const p = prefix[k];
+    if (c !== p && !((c === '-' || c === '_') && (p === '-' || p === '_'))) return false;
+  }
+  return true;
 }
 
 /** modules.dep ("path/mod.ko: path/dep.ko ...") as module name -> dependency names. */
