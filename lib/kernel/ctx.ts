@@ -230,8 +230,19 @@ export class Run implements CreateCtx {
     const db = this.state.db;
     if (!db) return false;
     for (const m of this.runLoaded) if (db.provides(m, alias)) return true;
-    for (const m of this.state.loaded) if (db.provides(m, alias)) return true;
-    return false;
+    const cache = this.state.aliasCache;
+    let hit = cache.get(alias);
+    if (hit === undefined) {
+      hit = false;
+      for (const m of this.state.loaded) {
+        if (db.provides(m, alias)) {
+          hit = true;
+          break;
+        }
+      }
+      cache.set(alias, hit);
+    }
+    return hit;
   }
 
   present(configSym: string, module?: string): boolean {

@@ -67,6 +67,8 @@ export class KernelState {
   generation = 0;
   /** net_families[] registration per family, when it needs no unknown fact: -1 not computed, 0/1. */
   readonly famCache = new Int8Array(64).fill(-1);
+  /** Whether a module in `loaded` answers an alias (cleared when `loaded` changes). */
+  readonly aliasCache = new Map<string, boolean>();
 
   private readonly facts = new Map<string, KnownFact | null>();
   private readonly factSources = new Map<string, string>();
@@ -175,5 +177,6 @@ export class KernelState {
     for (const m of mods) this.loaded.add(m);
     this.generation++;
     this.famCache.fill(-1);
+    this.aliasCache.clear();
   }
 }

@@ -47,7 +47,17 @@ export class ModuleDb {
   }
 
   /** Every module whose alias pattern matches `alias`, in modules.alias order (exact ones first). */
+  private readonly matchCache = new Map<string, string[]>();
+
   match(alias: string): string[] {
+    const hit = this.matchCache.get(alias);
+    if (hit) return hit;
+    const out = this.matchUncached(alias);
+    this.matchCache.set(alias, out);
+    return out;
+  }
+
+  private matchUncached(alias: string): string[] {
     const a = normalizeAlias(alias);
     const out: string[] = [];
     const ex = this.exact.get(a);
