@@ -20,7 +20,12 @@
  *  floor: BATCH cases with every fd left open; then each /proc/net socket table read once
  *         and joined by inode against the batch's inodes (a hash set); then the fds closed
  *         from THREADS threads of a pool that lives for the whole sweep (closes waiting at
- *         the same time share RCU grace periods).
+ *         the same time share RCU grace periods). With "family", a table is read only when
+ *         the batch made a socket of the one family it lists (/proc/net/unix only AF_UNIX,
+ *         and so on): what it would cost sockbridge to do the same in a crowded netns. With
+ *         "diag", by family too, and the unix, tcp, udp and udplite tables asked of sock_diag
+ *         (one binary dump each, joined by inode) instead of read as text; raw, icmp, packet
+ *         and netlink stay text (this kernel has no raw diag).
  *
  * It prints one JSON line: the case count, how many sockets were made, an FNV-1a hash of
  * (errno, fd) per case so run.ts can check both sides saw the same kernel results, how many
@@ -36,6 +41,10 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -61,7 +70,7 @@ static void die(const char *what) {
 static void usage(void) {
   fprintf(stderr,
           "usage: baseline sweep MATRIX naive\n"
-          "       baseline sweep MATRIX floor BATCH THREADS   (BATCH >= 1, THREADS 1..256)\n"
+          "       baseline sweep MATRIX floor BATCH THREADS [all|family|diag]   (BATCH >= 1, THREADS 1..256)\n"
           "       baseline crowd UNIX_SOCKETS UDP_SOCKETS\n");
   exit(2);
 }
@@ -190,12 +199,15 @@ static int make(const int32_t *c, struct obs *o, struct arena *a) {
 static const struct {
   const char *path;
   int inode_field;
+  int family; /* the only family whose sockets the table lists */
 } kTables[] = {
-    {"/proc/net/unix", 6},     {"/proc/net/tcp", 9},      {"/proc/net/tcp6", 9},
-    {"/proc/net/udp", 9},      {"/proc/net/udp6", 9},     {"/proc/net/udplite", 9},
-    {"/proc/net/udplite6", 9}, {"/proc/net/raw", 9},      {"/proc/net/raw6", 9},
-    {"/proc/net/icmp", 9},     {"/proc/net/icmp6", 9},    {"/proc/net/packet", 8},
-    {"/proc/net/netlink", 9},
+    {"/proc/net/unix", 6, AF_UNIX},       {"/proc/net/tcp", 9, AF_INET},
+    {"/proc/net/tcp6", 9, AF_INET6},      {"/proc/net/udp", 9, AF_INET},
+    {"/proc/net/udp6", 9, AF_INET6},      {"/proc/net/udplite", 9, AF_INET},
+    {"/proc/net/udplite6", 9, AF_INET6},  {"/proc/net/raw", 9, AF_INET},
+    {"/proc/net/raw6", 9, AF_INET6},      {"/proc/net/icmp", 9, AF_INET},
+    {"/proc/net/icmp6", 9, AF_INET6},     {"/proc/net/packet", 8, AF_PACKET},
+    {"/proc/net/netlink", 9, AF_NETLINK},
 };
 enum { kNumTables = sizeof kTables / sizeof kTables[0] };
 
@@ -256,10 +268,90 @@ static ssize_t slurp(const char *path) {
   return (ssize_t)len;
 }
 
-/* Every table once; returns how many of the batch's sockets were found. */
-static size_t join_tables(struct obs *obs, const struct inoset *set) {
+/* sock_diag instead of the text of table t (unix, tcp*, udp*, udplite*): one dump of the
+ * family/protocol, joined by inode. Returns the sockets found, or -1 when sock_diag cannot
+ * answer for that table (then the text is read). */
+static ssize_t diag_table(int t, struct obs *obs, const struct inoset *set) {
+  int family = kTables[t].family, protocol;
+  const char *name = kTables[t].path + strlen("/proc/net/");
+  if (strncmp(name, "unix", 4) == 0) protocol = 0;
+  else if (strncmp(name, "tcp", 3) == 0) protocol = IPPROTO_TCP;
+  else if (strncmp(name, "udplite", 7) == 0) protocol = IPPROTO_UDPLITE;
+  else if (strncmp(name, "udp", 3) == 0) protocol = IPPROTO_UDP;
+  else return -1;
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -1;
+  struct {
+    struct nlmsghdr h;
+    union {
+      struct unix_diag_req u;
+      struct inet_diag_req_v2 i;
+    } r;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.h.nlmsg_seq = 1;
+  if (family == AF_UNIX) {
+    req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.r.u);
+    req.r.u.sdiag_family = AF_UNIX;
+    req.r.u.udiag_states = ~0u;
+  } else {
+    req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.r.i);
+    req.r.i.sdiag_family = (uint8_t)family;
+    req.r.i.sdiag_protocol = (uint8_t)protocol;
+    req.r.i.idiag_states = ~0u;
+  }
+  if (send(nl, &req, req.h.nlmsg_len, 0) < 0) {
+    close(nl);
+    return -1;
+  }
+  static char buf[1 << 16] __attribute__((aligned(8)));
+  ssize_t found = 0;
+  for (;;) {
+    ssize_t r = recv(nl, buf, sizeof buf, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      found = -1;
+      break;
+    }
+    g_table_bytes += (uint64_t)r;
+    int done = 0;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
+      if (h->nlmsg_type == NLMSG_DONE) { done = 1; break; }
+      if (h->nlmsg_type == NLMSG_ERROR) { done = 1; found = -1; break; }
+      uint64_t ino = family == AF_UNIX ? ((struct unix_diag_msg *)NLMSG_DATA(h))->udiag_ino
+                                       : ((struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode;
+      int32_t i = ino ? inoset_get(set, ino) : -1;
+      if (i >= 0 && obs[i].table < 0) {
+        obs[i].table = t;
+        found++;
+      }
+    }
+    if (done) break;
+  }
+  close(nl);
+  return found;
+}
+
+/* Every table once (or, with by_family, only the tables of the families the batch's sockets
+ * have, by SO_DOMAIN); returns how many of the batch's sockets were found. */
+static size_t join_tables(struct obs *obs, size_t b, size_t e, const struct inoset *set, int by_family,
+                          int use_diag) {
   size_t found = 0;
+  int present[64] = {0};
+  for (size_t i = b; i < e; i++) {
+    if (obs[i].err == 0 && obs[i].so_domain >= 0 && obs[i].so_domain < 64) present[obs[i].so_domain] = 1;
+  }
   for (int t = 0; t < kNumTables; t++) {
+    if (by_family && !present[kTables[t].family]) continue;
+    if (use_diag) {
+      ssize_t f = diag_table(t, obs, set);
+      if (f >= 0) {
+        found += (size_t)f;
+        continue;
+      }
+    }
     ssize_t len = slurp(kTables[t].path);
     if (len < 0) continue;
     const char *p = g_text, *end = g_text + len;
@@ -394,14 +486,19 @@ static uint64_t fnv(uint64_t h, uint32_t v) {
 static int sweep(int argc, char **argv) {
   if (argc < 4) usage();
   const char *mode = argv[3];
-  int floor_mode;
+  int floor_mode, by_family = 0, use_diag = 0;
   long batch = 1, threads = 1;
   if (strcmp(mode, "naive") == 0 && argc == 4) {
     floor_mode = 0;
-  } else if (strcmp(mode, "floor") == 0 && argc == 6) {
+  } else if (strcmp(mode, "floor") == 0 && (argc == 6 || argc == 7)) {
     floor_mode = 1;
     batch = parse_long(argv[4], "BATCH", 1, 1 << 20);
     threads = parse_long(argv[5], "THREADS", 1, 256);
+    if (argc == 7) {
+      if (strcmp(argv[6], "family") == 0) by_family = 1;
+      else if (strcmp(argv[6], "diag") == 0) by_family = use_diag = 1;
+      else if (strcmp(argv[6], "all") != 0) usage();
+    }
   } else {
     usage();
   }
@@ -441,7 +538,7 @@ static int sweep(int argc, char **argv) {
     for (size_t i = b; i < e; i++) {
       if (obs[i].err == 0) inoset_put(&set, obs[i].ino, (int32_t)i);
     }
-    found += join_tables(obs, &set);
+    found += join_tables(obs, b, e, &set, by_family, use_diag);
     free(set.keys);
     free(set.vals);
     uint64_t t3 = now_ns();
@@ -463,10 +560,10 @@ static int sweep(int argc, char **argv) {
   }
   printf("{\"mode\":\"%s\",\"cases\":%zu,\"created\":%llu,\"foundInProcNet\":%llu,"
          "\"errnoHash\":\"%016llx\",\"fdHash\":\"%016llx\","
-         "\"batch\":%ld,\"threads\":%ld,\"ns\":%llu,\"makeNs\":%llu,\"tablesNs\":%llu,\"closeNs\":%llu,"
+         "\"tables\":\"%s\",\"batch\":%ld,\"threads\":%ld,\"ns\":%llu,\"makeNs\":%llu,\"tablesNs\":%llu,\"closeNs\":%llu,"
          "\"tableBytes\":%llu,\"arenaBytes\":%zu}\n",
          mode, n, (unsigned long long)created, (unsigned long long)found, (unsigned long long)he,
-         (unsigned long long)hf, batch,
+         (unsigned long long)hf, use_diag ? "diag" : by_family ? "family" : "all", batch,
          threads, (unsigned long long)total, (unsigned long long)t_make, (unsigned long long)t_tables,
          (unsigned long long)t_close, (unsigned long long)g_table_bytes, a.len);
   return 0;

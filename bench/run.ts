@@ -159,8 +159,12 @@ function writeMatrix(file: string, m: Matrix): number {
   return n;
 }
 
-function runC(exe: string, matrixFile: string, mode: 'naive' | 'floor'): CResult {
-  const args = mode === 'naive' ? ['sweep', matrixFile, 'naive'] : ['sweep', matrixFile, 'floor', String(BATCH), String(CLOSE_THREADS)];
+/**
+ * tables 'family': read only the tables of the families a batch made sockets of; 'diag': that,
+ * and sock_diag dumps instead of the unix/tcp/udp/udplite text (both for information).
+ */
+function runC(exe: string, matrixFile: string, mode: 'naive' | 'floor', tables: 'all' | 'family' | 'diag' = 'all'): CResult {
+  const args = mode === 'naive' ? ['sweep', matrixFile, 'naive'] : ['sweep', matrixFile, 'floor', String(BATCH), String(CLOSE_THREADS), tables];
   const r = spawnSync(exe, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`baseline ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
@@ -334,10 +338,23 @@ function timeTableRead(table: string): number {
   return nowNs() - t0;
 }
 
+interface NetnsMeasure {
+  c: CResult;
+  /** The C floor reading only the tables of the families each batch made (information). */
+  cFamily: CResult;
+  /** ... and asking sock_diag instead of reading the big text tables (information). */
+  cDiag: CResult;
+  sb: SweepResult;
+  unixRows: number;
+  udpRows: number;
+  unixReadNs: number;
+  udpReadNs: number;
+}
+
 interface NetnsPhase {
   runs: number;
-  plain: { c: CResult; sb: SweepResult; unixRows: number; udpRows: number; unixReadNs: number };
-  crowded: { c: CResult; sb: SweepResult; unixRows: number; udpRows: number; unixReadNs: number; helpers: number; setupNs: number };
+  plain: NetnsMeasure;
+  crowded: NetnsMeasure & { helpers: number; setupNs: number };
 }
 
 /** Inside `unshare -n`: both sweeps as the netns is, then crowded. Result as JSON on stdout. */
@@ -347,16 +364,23 @@ async function netnsPhase(dir: string, runs: number): Promise<void> {
   const matrixFile = path.join(dir, 'matrix.bin');
   const m = defaultMatrix();
   const profile = gatherHostProfile();
-  const measure = async (): Promise<{ c: CResult; sb: SweepResult }> => {
+  const measure = async (): Promise<NetnsMeasure> => {
     const cs: CResult[] = [];
+    const cfs: CResult[] = [];
+    const cds: CResult[] = [];
     const sbs: SweepResult[] = [];
     for (let r = 0; r < runs; r++) {
       cs.push(runC(exe, matrixFile, 'floor'));
       sbs.push(await sweepInProcess(m, profile));
+      cfs.push(runC(exe, matrixFile, 'floor', 'family'));
+      cds.push(runC(exe, matrixFile, 'floor', 'diag'));
     }
-    return { c: best(cs), sb: best(sbs) };
+    return {
+      c: best(cs), cFamily: best(cfs), cDiag: best(cds), sb: best(sbs),
+      unixRows: countRows('unix'), udpRows: countRows('udp'), unixReadNs: timeTableRead('unix'), udpReadNs: timeTableRead('udp'),
+    };
   };
-  const plain = { ...(await measure()), unixRows: countRows('unix'), udpRows: countRows('udp'), unixReadNs: timeTableRead('unix') };
+  const plain = await measure();
 
   const [soft, hard] = native().getrlimit(native().constants().RLIMIT_NOFILE);
   const perHelper = Math.min(hard < 0 ? 1 << 20 : hard, 1 << 20) - 64;
@@ -367,9 +391,7 @@ async function netnsPhase(dir: string, runs: number): Promise<void> {
     for (const n of splitCrowd(CROWD_UNIX, perHelper, true)) helpers.push(await startHelper(exe, n, 0));
     for (const n of splitCrowd(CROWD_UDP, perHelper, false)) helpers.push(await startHelper(exe, 0, n));
     const setupNs = nowNs() - t0;
-    const unixRows = countRows('unix');
-    const udpRows = countRows('udp');
-    const crowded = { ...(await measure()), unixRows, udpRows, unixReadNs: timeTableRead('unix'), helpers: helpers.length, setupNs };
+    const crowded = { ...(await measure()), helpers: helpers.length, setupNs };
     const out: NetnsPhase = { runs, plain, crowded };
     process.stdout.write(JSON.stringify(out) + '\n');
   } finally {
@@ -478,13 +500,16 @@ async function main(): Promise<number> {
   const naive = runC(exe, matrixFile, 'naive');
 
   const floors: CResult[] = [];
+  const diagFloors: CResult[] = [];
   const sweeps: SweepResult[] = [];
   for (let r = 0; r < args.runs; r++) {
     log(`C near-floor sweep and sockbridge in-process sweep, run ${r + 1}/${args.runs}`);
     floors.push(runC(exe, matrixFile, 'floor'));
     sweeps.push(await sweepInProcess(m, profile));
+    diagFloors.push(runC(exe, matrixFile, 'floor', 'diag'));
   }
   const floor = best(floors);
+  const diagFloor = best(diagFloors);
   const sb = best(sweeps);
 
   log('model alone');
@@ -525,8 +550,8 @@ async function main(): Promise<number> {
     `same errno for every case: C naive ${naive.errnoHash}, C floor ${floor.errnoHash}, sockbridge ${sb.errnoHash}`);
   check(naive.created === floor.created && floor.created === sb.created,
     `same sockets created: C naive ${naive.created}, C floor ${floor.created}, sockbridge ${sb.created}`);
-  check(floor.foundInProcNet === sb.foundInProcNet,
-    `same sockets found in /proc/net: C floor ${floor.foundInProcNet}, sockbridge ${sb.foundInProcNet}`);
+  check(floor.foundInProcNet === sb.foundInProcNet && diagFloor.foundInProcNet === floor.foundInProcNet,
+    `same sockets found in /proc/net: C floor ${floor.foundInProcNet}, C floor by family + sock_diag ${diagFloor.foundInProcNet}, sockbridge ${sb.foundInProcNet}`);
   if (exitOk(cli)) check(true, `CLI sweep exited 0`);
   else check(false, `CLI sweep exited ${cli.exitCode}: ${cli.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   if (netns) {
@@ -535,6 +560,10 @@ async function main(): Promise<number> {
       `(${netns.crowded.helpers} helpers, set up in ${ms(netns.crowded.setupNs)})`);
     check(netns.plain.sb.errnoHash === netns.crowded.sb.errnoHash && netns.plain.c.errnoHash === netns.crowded.c.errnoHash,
       'crowded sweeps saw the same errno for every case as uncrowded ones');
+    const cw = netns.crowded;
+    check(cw.c.foundInProcNet === cw.sb.foundInProcNet && cw.cFamily.foundInProcNet === cw.c.foundInProcNet && cw.cDiag.foundInProcNet === cw.c.foundInProcNet,
+      `crowded: same sockets found in /proc/net by sockbridge (${cw.sb.foundInProcNet}), the C floor (${cw.c.foundInProcNet}), ` +
+      `reading tables by family (${cw.cFamily.foundInProcNet}) and with sock_diag (${cw.cDiag.foundInProcNet})`);
   }
 
   // ----- the table -----
@@ -542,6 +571,7 @@ async function main(): Promise<number> {
   const ratio = (x: number): string => `${x.toFixed(2)}x`;
   rows.push({ figure: 'C naive sweep (socket, observe, close)', value: secs(naive.ns), target: '', ratio: '', result: 'info' });
   rows.push({ figure: 'C near-floor sweep (batched, deferred concurrent close)', value: secs(floor.ns), target: '', ratio: ratio(naive.ns / floor.ns) + ' vs naive', result: 'info' });
+  rows.push({ figure: 'C near-floor, tables by family + sock_diag', value: secs(diagFloor.ns), target: '', ratio: ratio(naive.ns / diagFloor.ns) + ' vs naive', result: 'info' });
   const vsFloor = sb.ns / floor.ns;
   rows.push({
     figure: 'sockbridge sweep, in-process', value: secs(sb.ns), target: `<= ${TARGET.vsFloor}x C near-floor`,
@@ -566,6 +596,16 @@ async function main(): Promise<number> {
     rows.push({
       figure: 'crowded netns, C near-floor per case', value: `${(netns.crowded.c.ns / n / 1e3).toFixed(2)} us`,
       target: `(uncrowded ${(netns.plain.c.ns / n / 1e3).toFixed(2)} us)`, ratio: ratio(cc), result: 'info',
+    });
+    const cf = netns.crowded.cFamily.ns / netns.plain.cFamily.ns;
+    rows.push({
+      figure: 'crowded netns, C near-floor, tables by family', value: `${(netns.crowded.cFamily.ns / n / 1e3).toFixed(2)} us`,
+      target: `(uncrowded ${(netns.plain.cFamily.ns / n / 1e3).toFixed(2)} us)`, ratio: ratio(cf), result: 'info',
+    });
+    const cd = netns.crowded.cDiag.ns / netns.plain.cDiag.ns;
+    rows.push({
+      figure: 'crowded netns, C near-floor, by family + sock_diag', value: `${(netns.crowded.cDiag.ns / n / 1e3).toFixed(2)} us`,
+      target: `(uncrowded ${(netns.plain.cDiag.ns / n / 1e3).toFixed(2)} us)`, ratio: ratio(cd), result: 'info',
     });
   } else {
     rows.push({ figure: 'crowded netns, sockbridge per case', value: 'n/a', target: `<= ${TARGET.crowded}x uncrowded`, ratio: '', result: 'SKIP' });
@@ -594,13 +634,18 @@ async function main(): Promise<number> {
   out.push('where the time goes:');
   out.push(`  C naive:      socket+observe ${ms(naive.makeNs)}, close ${ms(naive.closeNs)} (${naive.created} sockets)`);
   out.push(`  C near-floor: socket+observe ${ms(floor.makeNs)}, /proc/net tables ${ms(floor.tablesNs)} (${(floor.tableBytes / 1e6).toFixed(1)} MB read), close ${ms(floor.closeNs)}`);
+  out.push(`  ... sock_diag: socket+observe ${ms(diagFloor.makeNs)}, tables by family + sock_diag ${ms(diagFloor.tablesNs)}, close ${ms(diagFloor.closeNs)}`);
   out.push(`  sockbridge:   host profile ${ms(profileNs)} (not in the sweep figure); verdicts ${Object.entries(sb.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push(`  model:        ${(model.ns / model.predictions).toFixed(0)} ns per prediction (trace off), ${(modelTrace.ns / modelTrace.predictions).toFixed(0)} ns (trace on)`);
   out.push(`  CLI peak RSS: ru_maxrss ${cliRuns.map((c) => c.maxRssKiB ?? 'n/a').join('/')} KiB, VmHWM polled ${cliRuns.map((c) => c.vmHwmKiB ?? 'n/a').join('/')} KiB`);
   if (netns) {
-    out.push(`  netns:        /proc/net/unix read ${ms(netns.plain.unixReadNs)} with ${netns.plain.unixRows} rows, ${ms(netns.crowded.unixReadNs)} with ${netns.crowded.unixRows} rows; ` +
-      `sockbridge ${secs(netns.plain.sb.ns)} -> ${secs(netns.crowded.sb.ns)}, C floor ${secs(netns.plain.c.ns)} -> ${secs(netns.crowded.c.ns)} ` +
-      `(tables ${ms(netns.plain.c.tablesNs)} -> ${ms(netns.crowded.c.tablesNs)})`);
+    const p = netns.plain, c = netns.crowded;
+    out.push(`  netns:        one read of /proc/net/unix ${ms(p.unixReadNs)} (${p.unixRows} rows) -> ${ms(c.unixReadNs)} (${c.unixRows} rows); ` +
+      `/proc/net/udp ${ms(p.udpReadNs)} (${p.udpRows} rows) -> ${ms(c.udpReadNs)} (${c.udpRows} rows)`);
+    out.push(`                sockbridge ${secs(p.sb.ns)} -> ${secs(c.sb.ns)}; C floor ${secs(p.c.ns)} -> ${secs(c.c.ns)} ` +
+      `(its table reads ${ms(p.c.tablesNs)} -> ${ms(c.c.tablesNs)}); C floor reading tables by family ${secs(p.cFamily.ns)} -> ${secs(c.cFamily.ns)} ` +
+      `(table reads ${ms(p.cFamily.tablesNs)} -> ${ms(c.cFamily.tablesNs)}); by family + sock_diag ${secs(p.cDiag.ns)} -> ${secs(c.cDiag.ns)} ` +
+      `(${ms(p.cDiag.tablesNs)} -> ${ms(c.cDiag.tablesNs)})`);
   } else {
     out.push(`  netns:        not measured: ${netnsWhy}`);
   }
