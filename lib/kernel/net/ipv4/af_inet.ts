@@ -17,7 +17,7 @@ import { mptcpProtosw } from '../mptcp/protocol';
 import { sctpSeqpacketProtosw, sctpStreamProtosw } from '../sctp/protocol';
 import { smcInetProtosw } from '../smc/smc_inet';
 import { pingInitSock } from './ping';
-import { type InetFamilyDesc, type InetProtosw, inetLookupAndCreate } from './protosw';
+import { type InetFamilyDesc, type InetProtosw, inetLookupAndCreate, inetswLists } from './protosw';
 import { udpliteProtosw } from './udplite';
 
 /** inetsw_array[]: the entries inet_init() registers. */
@@ -38,16 +38,7 @@ export const rawProtosw: InetProtosw = {
   procNet: 'raw', inuseAtCreate: true, initFn: 'raw_sk_init', source: 'net/ipv4/af_inet.c',
 };
 
-function lists(entries: InetProtosw[]): InetProtosw[][] {
-  const l: InetProtosw[][] = [];
-  for (let t = 0; t < 11; t++) l.push([]);
-  // Permanent entries first (inet_register_protosw adds after the last permanent one).
-  for (const e of entries) if (e.permanent) l[e.type].push(e);
-  for (const e of entries) if (!e.permanent) l[e.type].push(e);
-  return l;
-}
-
-export const inetsw = lists([
+export const inetsw = inetswLists([
   tcpProtosw, udpProtosw, pingProtosw, rawProtosw, udpliteProtosw, mptcpProtosw,
   sctpSeqpacketProtosw, sctpStreamProtosw, l2tpIpProtosw, smcInetProtosw, dccpV4Protosw,
 ]);

@@ -77,6 +77,18 @@ export function protoswPresent(run: Run, pf: number, e: InetProtosw): boolean {
   return loaded || run.choose(`${e.configSym} (${e.protoName})`, 2) === 0;
 }
 
+/**
+ * inetsw[] as inet_register_protosw builds it: one list per type; a new entry goes after the
+ * last permanent one, so protocol 0 always picks the permanent TCP/UDP entry first.
+ */
+export function inetswLists(entries: InetProtosw[]): InetProtosw[][] {
+  const l: InetProtosw[][] = [];
+  for (let t = 0; t < 11; t++) l.push([]);
+  for (const e of entries) if (e.permanent) l[e.type].push(e);
+  for (const e of entries) if (!e.permanent) l[e.type].push(e);
+  return l;
+}
+
 export interface InetFamilyDesc {
   pf: number;
   /** "inet_create" / "inet6_create" */

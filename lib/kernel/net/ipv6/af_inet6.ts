@@ -10,7 +10,7 @@ import type { CreateCtx, NetProtoFamily, SockUnderConstruction } from '../../fam
 import { dccpV6Protosw } from '../dccp/ipv4';
 import { inetProtocolInRange } from '../ipv4/af_inet';
 import { pingInitSock } from '../ipv4/ping';
-import { type InetFamilyDesc, type InetProtosw, inetLookupAndCreate } from '../ipv4/protosw';
+import { type InetFamilyDesc, type InetProtosw, inetLookupAndCreate, inetswLists } from '../ipv4/protosw';
 import { udpliteV6Protosw } from '../ipv4/udplite';
 import { l2tpIp6Protosw } from '../l2tp/l2tp_ip';
 import { mptcpV6Protosw } from '../mptcp/protocol';
@@ -36,15 +36,7 @@ export const rawv6Protosw: InetProtosw = {
   initFn: 'rawv6_init_sk', source: 'net/ipv6/raw.c',
 };
 
-function lists(entries: InetProtosw[]): InetProtosw[][] {
-  const l: InetProtosw[][] = [];
-  for (let t = 0; t < 11; t++) l.push([]);
-  for (const e of entries) if (e.permanent) l[e.type].push(e);
-  for (const e of entries) if (!e.permanent) l[e.type].push(e);
-  return l;
-}
-
-export const inetsw6 = lists([
+export const inetsw6 = inetswLists([
   tcpv6Protosw, udpv6Protosw, pingv6Protosw, rawv6Protosw, udpliteV6Protosw, mptcpV6Protosw,
   sctpV6SeqpacketProtosw, sctpV6StreamProtosw, l2tpIp6Protosw, smcInet6Protosw, dccpV6Protosw,
 ]);
