@@ -17,6 +17,8 @@ export HOME=/tmp LANG=C
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 /bin/busybox mount -t tmpfs -o mode=1777 tmpfs /tmp
+# The host profile reads the active LSMs from /sys/kernel/security/lsm, as on a booted system.
+/bin/busybox mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 
 D=/dev/ttyS1
 stty -F $D raw -echo 115200 2>/dev/null
@@ -44,7 +46,7 @@ while read -r name who cmd; do
   else
     # setuid from root to 65534 without keepcaps clears the permitted and effective sets.
     # The full path: busybox sh prefers its own applets, and busybox's setpriv has no --reuid.
-    (cd /opt/sockbridge && /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all sh -c "$cmd") \
+    (cd /opt/sockbridge && /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all sh -c "$cmd") \
       > /tmp/out 2> /tmp/err < /dev/null
   fi
   rc=$?

@@ -169,7 +169,7 @@ export interface GuestJob {
 
 export interface InitramfsInput {
   kernel: ExtractedKernel;
-  /** Package root whose dist/, bin/, build/Release/ go to /opt/sockbridge. */
+  /** Package snapshot (snapshotPackage) whose files go to /opt/sockbridge. */
   packageRoot: string;
   /** The /init script. */
   initScript: string;
@@ -192,6 +192,22 @@ export const PACKAGE_FILES = [
   'package.json', 'bin', 'dist/lib', 'dist/scripts/kernels', 'build/Release/sockbridge.node',
   'node_modules/bindings', 'node_modules/file-uri-to-path',
 ];
+
+/**
+ * Copy the package files the guest needs to `dest` (real copies: dist/ is rebuilt by every tsc
+ * run in the tree, and both the guest and the offline comparison must run this one version).
+ */
+export function snapshotPackage(packageRoot: string, dest: string): string {
+  fs.rmSync(dest, { recursive: true, force: true });
+  for (const f of PACKAGE_FILES) {
+    const from = path.join(packageRoot, f);
+    if (!fs.existsSync(from)) {
+      throw new InfraError('initramfs', `${from} is missing: build the package first (npx tsc -p . and npx node-gyp rebuild)`);
+    }
+    fs.cpSync(from, path.join(dest, f), { recursive: true, dereference: true });
+  }
+  return dest;
+}
 
 export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
   const { kernel, stageDir: root } = inp;
@@ -243,9 +259,7 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
   // The package.
   for (const f of PACKAGE_FILES) {
     const from = path.join(inp.packageRoot, f);
-    if (!fs.existsSync(from)) {
-      throw new InfraError('initramfs', `${from} is missing: build the package first (npm run build; node-gyp rebuild)`);
-    }
+    if (!fs.existsSync(from)) throw new InfraError('initramfs', `${from} is missing from the package snapshot`);
     putTree(root, path.join('opt/sockbridge', f), from);
   }
 

@@ -16,6 +16,8 @@
  *   --timeout S      hard limit per boot in seconds (default 1200)
  *   --memory MB      guest memory (default 1024)   --accel kvm|tcg  skip the KVM probe
  *   --modprobe busybox|kmod  the request_module() helper in the guest (default busybox: see initramfs.ts)
+ *   --quick          a few hundred cases instead of the full in-guest matrix (smoke test)
+ *   --keep           keep .cache/kernels/run-<pid>/ (package snapshot, initramfs trees) for debugging
  *   --probe-only     run only the calibration job (timings), not the sweep
  *   --job NAME=CMD   also run CMD as root in the guest first (experiments; output in out/kernels/<kernel>/NAME.out)
  */
@@ -23,12 +25,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { discoverAbi, ensureHostPackages, fetchDeb, InfraError, KernelSpec, KNOWN_KERNELS, packageName } from './apt';
-import { buildInitramfs, extractKernel, GuestJob } from './initramfs';
+import { buildInitramfs, extractKernel, GuestJob, snapshotPackage } from './initramfs';
 import { Accel, boot, consoleTail, probeKvm } from './qemu';
 import { KernelOutcome, writeSummary } from './summary';
-import { guestJobs, analyseKernel, sweepAvailable } from './jobs';
+import { guestJobs, analyseKernel, sweepAvailable, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Extra kernel command line. lsm=: only LSMs without socket_create policy hooks. Debian's kernels
+ * enable AppArmor, TOMOYO, Landlock and BPF-LSM; with no policy loaded none of them refuses a
+ * socket, but the bridge (rightly) cannot know that and would call every divergence EXPLAINED.
+ * Without them a divergence can only be a MISMATCH.
+ */
+export const GUEST_APPEND = 'lsm=capability,lockdown,yama';
 
 interface Options {
   kernels: KernelSpec[];
@@ -38,13 +48,15 @@ interface Options {
   memoryMb: number;
   accel?: Accel;
   probeOnly: boolean;
+  quick: boolean;
+  keep: boolean;
   modprobe: 'busybox' | 'kmod';
   /** Extra root jobs (--job NAME=COMMAND), for experiments. */
   extraJobs: GuestJob[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, extraJobs: [], modprobe: 'busybox' };
+  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, quick: false, keep: false, extraJobs: [], modprobe: 'busybox' };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got "${v ?? ''}"`);
@@ -74,6 +86,8 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case '--probe-only': o.probeOnly = true; break;
+      case '--quick': o.quick = true; break;
+      case '--keep': o.keep = true; break;
       case '--modprobe': {
         const v = argv[++i];
         if (v !== 'busybox' && v !== 'kmod') throw new Error(`--modprobe must be busybox or kmod, got "${v ?? ''}"`);
@@ -97,7 +111,7 @@ function log(s: string): void {
   process.stderr.write(`[kernels ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 }
 
-async function runKernel(spec: KernelSpec, o: Options, accel: (vmlinuz: string) => Promise<{ accel: Accel; why: string }>, jobs: GuestJob[]):
+async function runKernel(spec: KernelSpec, o: Options, accel: (vmlinuz: string) => Promise<{ accel: Accel; why: string }>, jobs: GuestJob[], pkg: string, runDir: string):
 Promise<KernelOutcome> {
   const outDir = path.join(ROOT, 'out', 'kernels', spec.id);
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -119,8 +133,8 @@ Promise<KernelOutcome> {
     const k = await phase('extract', () => extractKernel(deb, path.join(cacheDir, 'extracted')));
     outcome.release = k.release;
     const ir = await phase('initramfs', () => buildInitramfs({
-      kernel: k, packageRoot: ROOT, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, modprobe: o.modprobe,
-      stageDir: path.join(cacheDir, 'stage', spec.id), output: path.join(cacheDir, 'initramfs', `${spec.id}.cpio.gz`),
+      kernel: k, packageRoot: pkg, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, modprobe: o.modprobe,
+      stageDir: path.join(runDir, 'stage', spec.id), output: path.join(runDir, `${spec.id}.cpio.gz`),
     }));
     log(`${spec.id}: ${k.release}, initramfs ${(ir.bytes / 1e6).toFixed(1)} MB with ${ir.modules} modules`);
     const a = await accel(k.vmlinuz);
@@ -129,7 +143,7 @@ Promise<KernelOutcome> {
     const consoleLog = path.join(outDir, 'console.log');
     const r = await phase('boot', () => boot({
       vmlinuz: k.vmlinuz, initrd: ir.output, accel: a.accel, cpus: o.cpus, memoryMb: o.memoryMb,
-      timeoutMs: o.timeoutS * 1000, consoleLog, onEvent: (line) => log(`${spec.id}: ${line}`),
+      timeoutMs: o.timeoutS * 1000, consoleLog, append: GUEST_APPEND, onEvent: (line) => log(`${spec.id}: ${line}`),
     }));
     outcome.guest = r.output;
     for (const [name, data] of r.output.frames) fs.writeFileSync(path.join(outDir, name), data);
@@ -151,7 +165,7 @@ Promise<KernelOutcome> {
     if (r.output.broken.size) {
       fail('guest', `output frames did not arrive whole: ${[...r.output.broken].map(([n, w]) => `${n}: ${w}`).join('; ')}`);
     }
-    await phase('compare', () => analyseKernel(outcome, jobs));
+    await phase('compare', () => analyseKernel(outcome, jobs, pkg));
   } catch (e) {
     if (e instanceof InfraError) outcome.infra = { stage: e.stage, message: e.message };
     else outcome.infra = { stage: 'runner', message: e instanceof Error ? e.stack ?? e.message : String(e) };
@@ -172,20 +186,31 @@ async function main(): Promise<number> {
   }
   const useSweep = !o.probeOnly && sweepAvailable(ROOT);
   if (!o.probeOnly && !useSweep) log('the sweep CLI is not built (dist/lib/cli/main.js with "sweep"): running the calibration job only');
-  const jobs = [...o.extraJobs, ...guestJobs(useSweep)];
+  const jobs = [...o.extraJobs, ...guestJobs(useSweep, o.quick ? QUICK_MATRIX : SWEEP_MATRIX)];
+  // This run's own folder (package snapshot, initramfs staging), removed at the end: another run
+  // (or engineer) may use .cache/kernels at the same time; the .debs there are shared.
+  const runDir = path.join(ROOT, '.cache', 'kernels', `run-${process.pid}`);
   let accelP: Promise<{ accel: Accel; why: string }> | undefined;
   // The first kernel to get there probes KVM; all kernels then share its answer.
   const accel = (vmlinuz: string): Promise<{ accel: Accel; why: string }> => {
     if (o.accel) return Promise.resolve({ accel: o.accel, why: 'chosen with --accel' });
-    accelP ??= probeKvm(vmlinuz, path.join(ROOT, '.cache', 'kernels')).then((a) => { log(`accelerator: ${a.accel} (${a.why})`); return a; });
+    accelP ??= probeKvm(vmlinuz, runDir).then((a) => { log(`accelerator: ${a.accel} (${a.why})`); return a; });
     return accelP;
   };
+  let pkg: string;
+  try {
+    pkg = snapshotPackage(ROOT, path.join(runDir, 'package'));
+  } catch (e) {
+    log(`FAILED: ${(e as Error).message}`);
+    return 2;
+  }
   const queue = [...o.kernels];
   const outcomes: KernelOutcome[] = [];
   const worker = async (): Promise<void> => {
-    for (let spec = queue.shift(); spec; spec = queue.shift()) outcomes.push(await runKernel(spec, o, accel, jobs));
+    for (let spec = queue.shift(); spec; spec = queue.shift()) outcomes.push(await runKernel(spec, o, accel, jobs, pkg, runDir));
   };
   await Promise.all(Array.from({ length: Math.min(o.parallel, o.kernels.length) }, worker));
+  if (!o.keep) fs.rmSync(runDir, { recursive: true, force: true });
   outcomes.sort((a, b) => o.kernels.findIndex((k) => k.id === a.id) - o.kernels.findIndex((k) => k.id === b.id));
   const summary = writeSummary(outcomes, path.join(ROOT, 'out', 'kernels'), (Date.now() - t0) / 1000);
   process.stdout.write(summary.text);
@@ -194,7 +219,7 @@ async function main(): Promise<number> {
   if (infra.length) {
     log(`FAILED: ${infra.map((x) => `${x.id} (${x.infra!.stage})`).join(', ')} could not be run - the machine room failed, not the model`);
   }
-  if (mismatched.length) log(`MISMATCH: ${mismatched.map((x) => `${x.id}: ${x.mismatches}`).join(', ')}`);
+  if (mismatched.length) log(`MODEL DISAGREES: ${mismatched.map((x) => `${x.id}: ${x.mismatches} cases`).join(', ')} (see out/kernels/summary.txt)`);
   return infra.length ? 2 : mismatched.length ? 1 : 0;
 }
 

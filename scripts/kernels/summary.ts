@@ -34,7 +34,11 @@ export interface KernelOutcome {
   calibration?: Record<string, { uid: number; timings: Calibration[]; builtinMeanMs: number }>;
   /** comparison ("live" | "offline") -> variant ("root" | "user") -> agreement. */
   agreement?: Record<string, Record<string, Agreement>>;
-  /** Total mismatches over every comparison and variant. */
+  /** Families by what autoload made of them (see offline.ts familyCoverage): status -> names. */
+  coverage?: Record<string, string[]>;
+  /** Modules loaded in the guest at the end of the run. */
+  modulesLoaded?: number;
+  /** Cases that did not MATCH, over every comparison and variant. */
   mismatches?: number;
   infra?: { stage: string; message: string };
 }
@@ -45,12 +49,17 @@ function cell(o: KernelOutcome, row: string): string {
   if (row === 'status') {
     if (o.infra) return `FAILED to run (${o.infra.stage})`;
     if (o.mismatches === undefined) return 'ran (no comparison)';
-    return o.mismatches === 0 ? 'all agree' : `${o.mismatches} MISMATCH`;
+    return o.mismatches === 0 ? 'all agree' : `${o.mismatches} cases disagree`;
   }
   if (row === 'package') return o.package ?? '-';
   if (row === 'release') return o.release ?? '-';
   if (row === 'accel') return o.accel ?? '-';
   if (row === 'kernel boot (guest uptime at /init)') return o.readyUptime !== undefined ? `${o.readyUptime.toFixed(1)} s` : '-';
+  if (row.startsWith('families ')) {
+    const list = o.coverage?.[row.slice(9)];
+    return list ? `${list.length}: ${list.join(', ')}` : '-';
+  }
+  if (row === 'modules loaded at the end') return o.modulesLoaded !== undefined ? String(o.modulesLoaded) : '-';
   if (row.startsWith('phase ')) {
     const p = o.phases[row.slice(6)];
     return p !== undefined ? `${p.toFixed(1)} s` : '-';
@@ -94,7 +103,9 @@ function rowsFor(outcomes: KernelOutcome[]): string[] {
       for (const t of c.timings) calib.add(`socket() ${job} family ${t.family} first`).add(`socket() ${job} family ${t.family} repeat`);
     }
   }
-  return [...rows, ...agree, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
+  const cov = outcomes.some((o) => o.coverage)
+    ? ['families registered', 'families autoloaded', 'families failed', 'families absent', 'modules loaded at the end'] : [];
+  return [...rows, ...agree, ...cov, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
 }
 
 export function renderText(outcomes: KernelOutcome[], totalS: number): string {
@@ -125,7 +136,7 @@ export function renderHtml(outcomes: KernelOutcome[], totalS: number): string {
   const rows = rowsFor(outcomes);
   const cls = (o: KernelOutcome, r: string, v: string): string => {
     if (r === 'status') return o.infra ? 'fail' : o.mismatches === 0 ? 'ok' : o.mismatches ? 'bad' : '';
-    if (r.startsWith('agree ')) return v === '-' ? '' : /MISMATCH/.test(v) ? 'bad' : 'ok';
+    if (r.startsWith('agree ')) return v === '-' ? '' : /MISMATCH|EXPLAINED|UNSUPPORTED/.test(v) ? 'bad' : 'ok';
     return '';
   };
   const body = rows.map((r) => `<tr><th>${esc(r)}</th>${outcomes.map((o) => {
