@@ -15,6 +15,11 @@
  *    processes (bench/baseline.c in "crowd" mode), to show the per-case cost does not grow
  *    with what else is open.
  *
+ * For information, two more C floors show what other ways of finding a batch's sockets cost:
+ * reading only the tables of the families the batch made ("family"), and that with sock_diag
+ * dumps instead of the unix/tcp/udp/udplite text ("diag"). Each is checked to find the same
+ * sockets as sockbridge.
+ *
  * Timed figures are the best of --runs runs (default 3), C and sockbridge interleaved so load
  * from other processes falls on both. It prints a table (figure, value, target, ratio,
  * PASS/FAIL) and exits 1 when a target fails, 2 when the bench itself could not run.
@@ -364,39 +369,44 @@ async function netnsPhase(dir: string, runs: number): Promise<void> {
   const matrixFile = path.join(dir, 'matrix.bin');
   const m = defaultMatrix();
   const profile = gatherHostProfile();
-  const measure = async (): Promise<NetnsMeasure> => {
-    const cs: CResult[] = [];
-    const cfs: CResult[] = [];
-    const cds: CResult[] = [];
-    const sbs: SweepResult[] = [];
-    for (let r = 0; r < runs; r++) {
-      cs.push(runC(exe, matrixFile, 'floor'));
-      sbs.push(await sweepInProcess(m, profile));
-      cfs.push(runC(exe, matrixFile, 'floor', 'family'));
-      cds.push(runC(exe, matrixFile, 'floor', 'diag'));
-    }
-    return {
-      c: best(cs), cFamily: best(cfs), cDiag: best(cds), sb: best(sbs),
-      unixRows: countRows('unix'), udpRows: countRows('udp'), unixReadNs: timeTableRead('unix'), udpReadNs: timeTableRead('udp'),
-    };
-  };
-  const plain = await measure();
-
   const [soft, hard] = native().getrlimit(native().constants().RLIMIT_NOFILE);
   const perHelper = Math.min(hard < 0 ? 1 << 20 : hard, 1 << 20) - 64;
   if (perHelper < 2) throw new Error(`RLIMIT_NOFILE hard limit ${hard} (soft ${soft}) is too low for crowd helpers`);
-  const t0 = nowNs();
-  const helpers: ChildProcess[] = [];
-  try {
-    for (const n of splitCrowd(CROWD_UNIX, perHelper, true)) helpers.push(await startHelper(exe, n, 0));
-    for (const n of splitCrowd(CROWD_UDP, perHelper, false)) helpers.push(await startHelper(exe, 0, n));
-    const setupNs = nowNs() - t0;
-    const crowded = { ...(await measure()), helpers: helpers.length, setupNs };
-    const out: NetnsPhase = { runs, plain, crowded };
-    process.stdout.write(JSON.stringify(out) + '\n');
-  } finally {
-    await stopHelpers(helpers);
+
+  interface Runs { c: CResult[]; cf: CResult[]; cd: CResult[]; sb: SweepResult[] }
+  const one = async (into: Runs): Promise<void> => {
+    into.c.push(runC(exe, matrixFile, 'floor'));
+    into.sb.push(await sweepInProcess(m, profile));
+    into.cf.push(runC(exe, matrixFile, 'floor', 'family'));
+    into.cd.push(runC(exe, matrixFile, 'floor', 'diag'));
+  };
+  const summary = (r: Runs): NetnsMeasure => ({
+    c: best(r.c), cFamily: best(r.cf), cDiag: best(r.cd), sb: best(r.sb),
+    unixRows: countRows('unix'), udpRows: countRows('udp'), unixReadNs: timeTableRead('unix'), udpReadNs: timeTableRead('udp'),
+  });
+  const plainRuns: Runs = { c: [], cf: [], cd: [], sb: [] };
+  const crowdRuns: Runs = { c: [], cf: [], cd: [], sb: [] };
+  let plain: NetnsMeasure | undefined;
+  let crowded: NetnsPhase['crowded'] | undefined;
+  // Plain and crowded alternate, the crowd made anew each run, so a change in the machine's
+  // load during the phase falls on both.
+  for (let r = 0; r < runs; r++) {
+    await one(plainRuns);
+    if (r === runs - 1) plain = summary(plainRuns);
+    const helpers: ChildProcess[] = [];
+    try {
+      const t0 = nowNs();
+      for (const n of splitCrowd(CROWD_UNIX, perHelper, true)) helpers.push(await startHelper(exe, n, 0));
+      for (const n of splitCrowd(CROWD_UDP, perHelper, false)) helpers.push(await startHelper(exe, 0, n));
+      const setupNs = nowNs() - t0;
+      await one(crowdRuns);
+      if (r === runs - 1) crowded = { ...summary(crowdRuns), helpers: helpers.length, setupNs };
+    } finally {
+      await stopHelpers(helpers);
+    }
   }
+  const out: NetnsPhase = { runs, plain: plain!, crowded: crowded! };
+  process.stdout.write(JSON.stringify(out) + '\n');
 }
 
 function runNetnsPhase(dir: string, runs: number): Promise<NetnsPhase> {
@@ -653,6 +663,12 @@ async function main(): Promise<number> {
   out.push('checks:');
   for (const c of checks) out.push(`  ${c}`);
   const failed = rows.filter((r) => r.result === 'FAIL').length;
+  const loadEnd = os.loadavg()[0];
+  if (loadEnd > os.cpus().length) {
+    out.push('');
+    out.push(`note: the load average was ${loadEnd.toFixed(1)} on ${os.cpus().length} CPUs at the end: other processes competed for the CPUs ` +
+      'and for RCU grace periods, so the figures are noisy; rerun on a quiet machine before quoting them.');
+  }
   out.push('');
   out.push(`${failed === 0 && checksOk ? 'PASS' : 'FAIL'}: ${failed} target(s) failed${checksOk ? '' : ', and a check failed (the figures may not compare like with like)'}; bench took ${secs(nowNs() - started)}`);
   process.stdout.write(out.join('\n') + '\n');
