@@ -455,6 +455,8 @@ function machine(): string {
   return `${model}, ${cpu.length} CPUs, Linux ${os.release()} ${os.arch()}, node ${process.versions.node}; load average at start ${load}`;
 }
 
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: string } {
   let runs = 3;
   let crowd = true;
@@ -463,20 +465,20 @@ function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: s
     const a = argv[i];
     if (a === '--runs') {
       const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1 || v > 20) throw new Error(`--runs must be an integer from 1 to 20 (got ${JSON.stringify(argv[i])})`);
+      if (!Number.isInteger(v) || v < 1 || v > 20) throw new UsageError(`--runs must be an integer from 1 to 20 (got ${JSON.stringify(argv[i])})`);
       runs = v;
     } else if (a === '--no-crowd') {
       crowd = false;
     } else if (a === '--netns-phase') {
       netnsDir = argv[++i];
-      if (!netnsDir) throw new Error('--netns-phase needs a directory (internal option)');
+      if (!netnsDir) throw new UsageError('--netns-phase needs a directory (internal option)');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --runs N] [-- --no-crowd]\n' +
+      process.stdout.write('usage: npm run bench -- [--runs N] [--no-crowd]   (or: node dist/bench/run.js [options])\n' +
         '  --runs N     best of N runs for each timed figure (1..20, default 3)\n' +
         '  --no-crowd   skip the crowded-namespace figure (needs root for unshare -n)\n');
       process.exit(0);
     } else {
-      throw new Error(`unknown option ${JSON.stringify(a)}; valid: --runs N, --no-crowd, --help`);
+      throw new UsageError(`unknown option ${JSON.stringify(a)}; valid: --runs N, --no-crowd, --help`);
     }
   }
   return { runs, crowd, netnsDir };
@@ -684,7 +686,8 @@ if (require.main === module) {
     (code) => { cleanup(); process.exitCode = code; },
     (err: unknown) => {
       cleanup();
-      process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      const usage = err instanceof UsageError;
+      process.stderr.write(`bench: ${usage ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
       process.exitCode = 2;
     },
   );
