@@ -13,6 +13,11 @@ import { observeBatch } from './probe';
 import { alignCase, alignEnvFromProfile } from './bridge/align';
 import { listOpenFds } from './bridge/fdtable';
 
+// Every road here ends in Linux's socket() or its /proc; say so at load, not at the first call.
+if (process.platform !== 'linux') {
+  throw new Error(`sockbridge works only on Linux: it models and calls the Linux socket() syscall and reads /proc (this is ${process.platform}).`);
+}
+
 export type * from './types';
 export { KernelModel, predictSocket } from './kernel';
 export { gatherHostProfile, loadProfile, saveProfile, parseProfile, formatProfile } from './host';

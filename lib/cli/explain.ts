@@ -5,7 +5,7 @@
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
-import { EnvironmentError, type Io } from './main';
+import { EnvironmentError, requireProcfs, type Io } from './main';
 import { parseDomain, parseType, parseProtocol, callName, resultText } from '../abi/names';
 import { KernelModel } from '../kernel';
 import { gatherHostProfile, loadProfile } from '../host';
@@ -123,6 +123,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   const style = styleFor(p, io);
   const file = opt(p, 'profile');
   if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
+  if (file === undefined) requireProcfs();
   const profile = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
   const live = file === undefined && !flag(p, 'no-kernel');
   let pred: Prediction;
@@ -182,6 +183,7 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   }
   const c = parseCase(p.positional, 'compare');
   const style = styleFor(p, io);
+  requireProcfs();
   const profile = gatherHostProfile();
   const run = runLive(c, profile, flag(p, 'kernel-trace'));
   const v = run.verdict;

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
-import { EnvironmentError, type Io } from './main';
+import { EnvironmentError, requireProcfs, type Io } from './main';
 import { gatherHostProfile, formatProfile } from '../host';
 
 const OPTS: Record<string, OptionSpec> = {
@@ -20,6 +20,7 @@ export async function runHost(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (p.positional.length) throw new UsageError(`host takes no arguments (got "${p.positional[0]}")`);
+  requireProcfs();
   const profile = gatherHostProfile();
   const text = flag(p, 'json') ? JSON.stringify(profile, null, 1) + '\n' : formatProfile(profile) + '\n';
   const file = opt(p, 'out');

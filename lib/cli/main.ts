@@ -4,6 +4,7 @@
  * Exit codes: 0 all agree, 1 a mismatch, 2 a usage error, 3 the environment cannot run it
  * (no /proc, addon not built), 130/143 interrupted.
  */
+import * as fs from 'fs';
 import { UsageError } from './args';
 import { NameError } from '../abi/names';
 
@@ -59,29 +60,58 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(`${require('../../../package.json').version}\n`);
     return 0;
   }
+  if (process.platform !== 'linux') {
+    // package.json says os: linux; a copy run elsewhere gets one clear line, not a failure deep in a command.
+    io.err(`sockbridge ${cmd}: sockbridge works only on Linux: it models and calls the Linux socket() syscall and reads /proc (this is ${process.platform})\n`);
+    return 3;
+  }
   const c = COMMANDS[cmd];
   if (!c) {
     const { suggest } = require('../abi/names') as typeof import('../abi/names');
     io.err(`sockbridge: unknown command "${cmd}"${suggest(cmd, Object.keys(COMMANDS), '')}\n\n${usage()}`);
     return 2;
   }
+  // Messages from below may carry their own "sockbridge: " or "<command>: " prefix; say it once.
+  const bare = (m: string) => m.replace(/^sockbridge(?: \w+)?: /, '').replace(new RegExp(`^${cmd}: `), '');
   try {
     return await c.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError || e instanceof NameError || (e instanceof Error && e.name === 'ProfileError')) {
-      io.err(`sockbridge ${cmd}: ${e.message.replace(/^sockbridge \w+: /, '')}\n`);
+      io.err(`sockbridge ${cmd}: ${bare(e.message)}\n`);
       return 2;
     }
-    if (e instanceof EnvironmentError) {
-      io.err(`sockbridge ${cmd}: ${e.message}\n`);
+    if (e instanceof EnvironmentError || (e instanceof Error && e.name === 'ProcReadError')) {
+      io.err(`sockbridge ${cmd}: ${bare(e.message)}\n`);
       return 3;
     }
     const msg = e instanceof Error ? e.message : String(e);
     if (/native addon is not built|works only on Linux|\/proc/.test(msg)) {
-      io.err(`sockbridge ${cmd}: ${msg}\n`);
+      io.err(`sockbridge ${cmd}: ${bare(msg)}\n`);
       return 3;
     }
     throw e;
+  }
+}
+
+/**
+ * A live command reads the process's fd table and /proc/net before anything else: when the proc
+ * root (/proc, or SOCKBRIDGE_PROC_ROOT) is missing or unreadable, say so once, naming the path,
+ * rather than failing later on whichever file came first.
+ */
+export function requireProcfs(): void {
+  const { getProcRoot } = require('../observe/procfs') as typeof import('../observe/procfs');
+  const root = getProcRoot();
+  const overridden = root !== '/proc';
+  const where = overridden ? `the proc root ${root} (set by SOCKBRIDGE_PROC_ROOT or setProcRoot)` : 'procfs mounted at /proc';
+  const fix = overridden ? 'point SOCKBRIDGE_PROC_ROOT at a proc tree, or unset it' : 'mount it with "mount -t proc proc /proc"';
+  for (const [rel, kind] of [['self/fd', 'dir'], ['self/status', 'file'], ['net/protocols', 'file'], ['net/sockstat', 'file']] as const) {
+    const file = `${root}/${rel}`;
+    try {
+      if (kind === 'dir') fs.readdirSync(file); else fs.closeSync(fs.openSync(file, 'r'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new EnvironmentError(`cannot read ${file} (${code}): sockbridge needs ${where} to see the fd table and the socket tables; ${fix}`);
+    }
   }
 }
 

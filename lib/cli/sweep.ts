@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type { SocketCase, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, intOpt, choiceOpt, UsageError, type OptionSpec, type Parsed } from './args';
-import { EnvironmentError, type Io } from './main';
+import { EnvironmentError, requireProcfs, type Io } from './main';
 import { styleFor } from './explain';
 import { defaultMatrix, matrixCases, matrixSize, parseAxis, type Matrix } from '../sweep/matrix';
 import { fuzzCases } from '../sweep/fuzz';
@@ -161,6 +161,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const format: Format = choiceOpt(p, 'format', FORMATS, 'text');
   const plan = buildPlan(p);
   const { run, skipped } = chooseVariants(p);
+  requireProcfs();
   const out = openOut(opt(p, 'out'));
   const style: TextStyle = format === 'text' ? styleFor(p, { ...io, isTTY: io.isTTY && opt(p, 'out') === undefined }) : { color: false };
   const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || Boolean(process.stderr.isTTY));
