@@ -212,7 +212,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
     if (format === 'text') out.write(textReport(tallies, skipped, plan, seconds, style));
     else if (format === 'junit') out.write(junitReport(tallies));
     else if (format === 'html') out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`));
-    if (format !== 'text') {
+    if (format !== 'text' || opt(p, 'out') !== undefined) {
       // People still want the verdict on the terminal when the report went elsewhere.
       for (const t of tallies) io.err(textTotals(t, { color: false }) + '\n');
       for (const s of skipped) io.err(`skipped ${s}\n`);
