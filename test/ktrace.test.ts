@@ -309,6 +309,18 @@ function globalState(): GlobalState {
   return { mounts, files, instances };
 }
 
+/** A sockbridge instance of another process that is still running. */
+function foreignLive(name: string): boolean {
+  const m = /^sockbridge-(\d+)-/.exec(name);
+  if (!m || Number(m[1]) === process.pid) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sockbridgeInstances(): string[] {
   return globalState().instances.filter((n) => n.startsWith('sockbridge-'));
 }
@@ -440,8 +452,18 @@ describe('ktrace: on this kernel', function () {
   after(function () {
     if (snapshot === null) return;
     const now = globalState();
-    assert.deepStrictEqual(now.instances.filter((n) => n.startsWith('sockbridge-')), [], 'a sockbridge trace instance remains');
-    assert.deepStrictEqual(now, snapshot, 'the global tracing state changed');
+    // Instances of other live processes (other people's runs on this machine) are theirs;
+    // an instance of this process or of a dead one is a leak.
+    assert.deepStrictEqual(now.instances.filter((n) => n.startsWith('sockbridge-') && !foreignLive(n)), [], 'a sockbridge trace instance remains');
+    const others = [...snapshot.instances, ...now.instances].filter(foreignLive);
+    const strip = (g: GlobalState): GlobalState => ({ ...g, instances: g.instances.filter((n) => !foreignLive(n)) });
+    if (others.length > 0) {
+      // eslint-disable-next-line no-console
+      console.log(`      note: other sockbridge processes trace at the same time (${others.join(', ')}): the tracefs mount state is theirs too and is not compared`);
+      assert.deepStrictEqual({ ...strip(now), mounts: [] }, { ...strip(snapshot), mounts: [] }, 'the global tracing state changed');
+    } else {
+      assert.deepStrictEqual(now, snapshot, 'the global tracing state changed');
+    }
   });
 
   it('as root: CAP_NET_RAW granted inside INET/INET6 raw, PACKET, INET SOCK_PACKET, XDP; no check for UNIX and NETLINK', function () {
@@ -554,7 +576,7 @@ describe('ktrace: on this kernel', function () {
     const end = await exited(child);
     assert.strictEqual(end.signal, 'SIGINT', `child ended with ${JSON.stringify(end)}`);
     assert.ok(!fs.existsSync(dir), `${dir} was removed on SIGINT`);
-    assert.deepStrictEqual(sockbridgeInstances(), []);
+    assert.deepStrictEqual(sockbridgeInstances().filter((n) => !foreignLive(n)), []);
   });
 
   it('sockbridge sweep --kernel-trace killed with SIGINT: exit 130, no instance left', async function () {
@@ -565,16 +587,19 @@ describe('ktrace: on this kernel', function () {
     const child = spawn(process.execPath, [bin, 'sweep', '--kernel-trace', '--variants', 'self', '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const already = new Set(sockbridgeInstances());
     let seen: string[] = [];
     for (let i = 0; i < 600 && seen.length === 0 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      seen = sockbridgeInstances();
+      seen = sockbridgeInstances().filter((n) => !already.has(n));
     }
     assert.ok(seen.length > 0, `the sweep opened a trace instance (stderr: ${stderr})`);
     child.kill('SIGINT');
     const end = await exited(child);
     assert.ok(end.code === 130 || end.signal === 'SIGINT', `sweep ended with ${JSON.stringify(end)}; stderr: ${stderr}`);
-    assert.deepStrictEqual(sockbridgeInstances(), []);
+    const left = sockbridgeInstances();
+    assert.deepStrictEqual(seen.filter((n) => left.includes(n)), [], 'the sweep\'s instance is gone');
+    assert.deepStrictEqual(left.filter((n) => !foreignLive(n)), []);
   });
 
   it('SIGTERM does the same', async function () {
@@ -630,6 +655,27 @@ describe('ktrace: on this kernel', function () {
       for (const s of steps.filter((x) => x.agree)) assert.ok(s.caps.kernel.length === 1 && !s.notes.some((n) => /lost/.test(n)), describeAgreement(s));
     } finally {
       t.close();
+    }
+  });
+
+  it('two traces at once: the last one to close unmounts tracefs, and only if sockbridge mounted it', function () {
+    const mountedBefore = findTracefs() !== null;
+    const a = openKernelTrace();
+    if (isUnavailable(a)) throw new Error(a.unavailable);
+    const b = openKernelTrace();
+    try {
+      if (isUnavailable(b)) throw new Error(b.unavailable);
+      assert.strictEqual(a.mountedByUs, !mountedBefore);
+      assert.strictEqual(b.mountedByUs, !mountedBefore, 'the second trace shares the duty to unmount');
+      assert.strictEqual(b.name.endsWith('-m'), !mountedBefore);
+      assert.deepStrictEqual(a.close(), []);
+      assert.ok(findTracefs() !== null, 'still mounted while the second trace is open');
+      assert.ok(fs.existsSync(b.dir));
+      assert.deepStrictEqual(b.close(), []);
+      assert.strictEqual(findTracefs() !== null, mountedBefore);
+    } finally {
+      a.close();
+      if (!isUnavailable(b)) b.close();
     }
   });
 

@@ -24,7 +24,10 @@ export const SOCKET_EVENTS = ['syscalls/sys_enter_socket', 'syscalls/sys_exit_so
 const REQUIRED = ['syscalls/sys_enter_socket', 'syscalls/sys_exit_socket'];
 
 export const INSTANCE_PREFIX = 'sockbridge-';
-/** sockbridge-<pid>-<hex>, with "-m" when that process mounted tracefs. */
+/**
+ * sockbridge-<pid>-<hex>, with "-m" when tracefs was mounted by a sockbridge process (this
+ * one, or one whose instances were still there): the last "-m" instance to close unmounts.
+ */
 const INSTANCE_NAME = /^sockbridge-(\d+)-([0-9a-f]+)(-m)?$/;
 
 export interface KernelTraceOptions {
@@ -42,7 +45,11 @@ export interface KernelTrace {
   /** instances/<name> */
   readonly name: string;
   readonly dir: string;
-  /** Whether this process mounted tracefs (and will unmount it on close). */
+  /**
+   * Whether tracefs was mounted by sockbridge (this process, or another sockbridge process whose
+   * instance was there when this one opened): then close() unmounts it if no other sockbridge
+   * instance remains.
+   */
   readonly mountedByUs: boolean;
   /** The events enabled (system/event) and those this kernel lacks. */
   readonly events: string[];
@@ -289,11 +296,13 @@ class TraceImpl implements KernelTrace {
     }
     attempt(`remove ${this.dir}`, () => fs.rmdirSync(this.dir));
     if (this.mountedByUs) {
+      // Other sockbridge instances opened while tracefs was mounted for sockbridge carry "-m"
+      // and share the duty: the last one to close unmounts.
       const others = otherInstances(this.tracefs, this.name);
-      if (others.length > 0) {
-        problems.push(`left ${this.tracefs} mounted: other sockbridge trace instances are in use (${others.join(', ')})`);
-      } else {
+      if (others.length === 0) {
         attempt(`umount ${this.tracefs}`, () => { execFileSync('umount', [this.tracefs], { stdio: 'pipe' }); });
+      } else if (!others.some(n => n.endsWith('-m'))) {
+        problems.push(`left ${this.tracefs} mounted: other sockbridge trace instances use it (${others.join(', ')})`);
       }
     }
     return problems;
@@ -335,7 +344,7 @@ export function openKernelTrace(options: KernelTraceOptions = {}): KernelTrace |
   }
   const root = tracefs;
   const undoMount = (): void => {
-    if (mountedByUs) {
+    if (mountedByUs && otherInstances(root, '').length === 0) {
       try { execFileSync('umount', [root], { stdio: 'pipe' }); } catch { /* reported by the caller's reason */ }
     }
   };
@@ -374,8 +383,9 @@ export function openKernelTrace(options: KernelTraceOptions = {}): KernelTrace |
   }
 
   const sweep = sweepStaleInstances(root);
-  // A dead sockbridge that had mounted tracefs left the unmounting to whoever comes next.
-  if (sweep.hadMounted && otherInstances(root, '').length === 0) mountedByUs = true;
+  // Whoever mounted tracefs for sockbridge, the last sockbridge instance to close unmounts it:
+  // a dead owner's "-m" instance (just swept) or a live one's hands that duty to us too.
+  if (sweep.hadMounted || otherInstances(root, '').some(n => n.endsWith('-m'))) mountedByUs = true;
 
   const name = `${INSTANCE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}${mountedByUs ? '-m' : ''}`;
   const dir = path.join(instances, name);
