@@ -602,6 +602,15 @@ describe('ktrace: on this kernel', function () {
     assert.deepStrictEqual(left.filter((n) => !foreignLive(n)), []);
   });
 
+  it('a process that ends without close() removes its instance on exit', async function () {
+    const child = spawn(process.execPath, [CHILD, 'forget'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await waitLine(child, (l) => l.startsWith('tracing ') || l.startsWith('unavailable '));
+    assert.ok(line.startsWith('tracing '), line);
+    const end = await exited(child);
+    assert.strictEqual(end.code, 0);
+    assert.ok(!fs.existsSync(line.slice('tracing '.length)), 'removed by the exit handler');
+  });
+
   it('SIGTERM does the same', async function () {
     const child = spawn(process.execPath, [CHILD, 'loop'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await waitLine(child, (l) => l.startsWith('tracing '));
