@@ -17,9 +17,12 @@
  *   --memory MB      guest memory (default 1024)   --accel kvm|tcg  skip the KVM probe
  *   --modprobe busybox|kmod  the request_module() helper in the guest (default busybox: see initramfs.ts)
  *   --quick          a few hundred cases instead of the full in-guest matrix (smoke test)
+ *   --reanalyse      boot nothing: redo both comparisons from out/kernels/<kernel>/ with this tree's model
  *   --keep           keep .cache/kernels/run-<pid>/ (package snapshot, initramfs trees) for debugging
  *   --probe-only     run only the calibration job (timings), not the sweep
- *   --job NAME=CMD   also run CMD as root in the guest first (experiments; output in out/kernels/<kernel>/NAME.out)
+ *   --job [user:]NAME=CMD  also run CMD (as root, or as nobody) in the guest first (experiments;
+ *                    output in out/kernels/<kernel>/NAME.out)
+ *   --abi N          use linux-image-6.1.0-N-* instead of the archive's current N
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -50,13 +53,16 @@ interface Options {
   probeOnly: boolean;
   quick: boolean;
   keep: boolean;
+  reanalyse: boolean;
+  /** Force the package ABI number N instead of asking apt-cache. */
+  abi?: number;
   modprobe: 'busybox' | 'kmod';
   /** Extra root jobs (--job NAME=COMMAND), for experiments. */
   extraJobs: GuestJob[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, quick: false, keep: false, extraJobs: [], modprobe: 'busybox' };
+  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, quick: false, keep: false, reanalyse: false, extraJobs: [], modprobe: 'busybox' };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got "${v ?? ''}"`);
@@ -88,6 +94,8 @@ function parseArgs(argv: string[]): Options {
       case '--probe-only': o.probeOnly = true; break;
       case '--quick': o.quick = true; break;
       case '--keep': o.keep = true; break;
+      case '--reanalyse': o.reanalyse = true; break;
+      case '--abi': o.abi = num(a, argv[++i], 1); break;
       case '--modprobe': {
         const v = argv[++i];
         if (v !== 'busybox' && v !== 'kmod') throw new Error(`--modprobe must be busybox or kmod, got "${v ?? ''}"`);
@@ -95,9 +103,9 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case '--job': {
-        const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(argv[++i] ?? '');
-        if (!m) throw new Error('--job needs NAME=COMMAND (NAME of [A-Za-z0-9_.-])');
-        o.extraJobs.push({ name: m[1], who: 'root', cmd: m[2] });
+        const m = /^(?:(root|user):)?([A-Za-z0-9_.-]+)=(.+)$/.exec(argv[++i] ?? '');
+        if (!m) throw new Error('--job needs [root:|user:]NAME=COMMAND (NAME of [A-Za-z0-9_.-])');
+        o.extraJobs.push({ name: m[2], who: (m[1] ?? 'root') as GuestJob['who'], cmd: m[3] });
         break;
       }
       default: throw new Error(`unknown option "${a}"; see the head of scripts/kernels/run.ts`);
@@ -127,7 +135,7 @@ Promise<KernelOutcome> {
     }
   };
   try {
-    const abi = discoverAbi(spec);
+    const abi = o.abi ?? discoverAbi(spec);
     outcome.package = packageName(spec, abi);
     const deb = await phase('download', () => fetchDeb(outcome.package!, cacheDir, (s) => log(`${spec.id}: ${s}`)));
     const k = await phase('extract', () => extractKernel(deb, path.join(cacheDir, 'extracted')));
@@ -175,9 +183,41 @@ Promise<KernelOutcome> {
   return outcome;
 }
 
+/**
+ * The comparisons again, from what an earlier run brought back (out/kernels/<kernel>/), with the
+ * model as it is in this tree now: boot once, then iterate on the model offline. The live
+ * comparison is still the guest's own (the model that ran in the guest).
+ */
+function reanalyse(spec: KernelSpec): KernelOutcome {
+  const outDir = path.join(ROOT, 'out', 'kernels', spec.id);
+  const file = path.join(outDir, 'outcome.json');
+  if (!fs.existsSync(file)) {
+    return { id: spec.id, outDir, phases: {}, infra: { stage: 'runner', message: `no ${file}: run without --reanalyse first` } };
+  }
+  const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as KernelOutcome;
+  const outcome: KernelOutcome = { ...prev, agreement: undefined, mismatches: undefined, coverage: undefined, infra: undefined };
+  const frames = new Map<string, Buffer>();
+  for (const f of fs.readdirSync(outDir)) if (/\.(out|err)$/.test(f)) frames.set(f, fs.readFileSync(path.join(outDir, f)));
+  const jobs = new Map(Object.entries(prev.jobs ?? {}).map(([k, j]) => [k, { rc: j.rc, start: 0, end: j.seconds }]));
+  outcome.guest = { frames, broken: new Map(), jobs, done: true };
+  const guestJobList: GuestJob[] = Object.entries(prev.jobs ?? {}).map(([name, j]) => ({ name, who: j.who as GuestJob['who'], cmd: '(earlier run)' }));
+  try {
+    analyseKernel(outcome, guestJobList, ROOT);
+  } catch (e) {
+    outcome.infra = { stage: e instanceof InfraError ? e.stage : 'runner', message: e instanceof Error ? e.message : String(e) };
+  }
+  fs.writeFileSync(file, JSON.stringify({ ...outcome, guest: undefined }, null, 1) + '\n');
+  return outcome;
+}
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   const o = parseArgs(process.argv.slice(2));
+  if (o.reanalyse) {
+    const outcomes = o.kernels.map(reanalyse);
+    process.stdout.write(writeSummary(outcomes, path.join(ROOT, 'out', 'kernels'), (Date.now() - t0) / 1000).text);
+    return outcomes.some((x) => x.infra) ? 2 : outcomes.some((x) => x.mismatches) ? 1 : 0;
+  }
   try {
     ensureHostPackages(log);
   } catch (e) {
