@@ -30,7 +30,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { SocketCase, Verdict } from '../lib/types';
+import type { HostProfile, SocketCase, Verdict } from '../lib/types';
 import { defaultMatrix, matrixCases, matrixSize, type Matrix } from '../lib/sweep/matrix';
 import { runSweep } from '../lib/sweep/run';
 import { DEFAULT_CLOSE_THREADS } from '../lib/probe';
@@ -38,7 +38,6 @@ import { KernelModel } from '../lib/kernel';
 import { gatherHostProfile } from '../lib/host';
 import { listOpenFds } from '../lib/bridge/fdtable';
 import { native } from '../lib/native';
-import type { HostProfile } from '../lib/types';
 
 // ---------------------------------------------------------------------------------------------
 // settings and targets
