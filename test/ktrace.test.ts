@@ -688,6 +688,14 @@ describe('ktrace: on this kernel', function () {
     }
   });
 
+  it('in a child pid namespace it says why it cannot trace, and creates nothing', function () {
+    const lib = path.resolve(__dirname, '..', 'lib', 'ktrace');
+    const script = `const t = require(${JSON.stringify(lib)}).openKernelTrace(); process.stdout.write(JSON.stringify(t.unavailable ?? t.dir)); if (t.close) t.close();`;
+    const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, '-e', script], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) skipWith(this, `unshare --pid failed here: ${r.error?.message ?? r.stderr}`);
+    assert.match(JSON.parse(r.stdout) as string, /child pid namespace \(pid:\[\d+\]\).*initial pid namespace/);
+  });
+
   it('close() is idempotent and collect() after close names the instance', function () {
     const t = openKernelTrace();
     if (isUnavailable(t)) throw new Error(t.unavailable);

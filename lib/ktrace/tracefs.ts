@@ -124,6 +124,19 @@ export function findTracefs(procMounts?: string): string | null {
   return null;
 }
 
+/** PROC_PID_INIT_INO (include/linux/proc_ns.h): the inode of the initial pid namespace since 3.8. */
+export const PID_NS_INIT_INO = 0xeffffffc;
+
+/** The inode of this process's pid namespace, or null when /proc/self/ns/pid cannot be read. */
+function pidNamespace(): number | null {
+  try {
+    const m = /^pid:\[(\d+)\]$/.exec(fs.readlinkSync('/proc/self/ns/pid'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Is process `pid` alive, and did it start before `since` (ms since epoch)? */
 function ownerAlive(pid: number, sinceMs: number): boolean {
   try {
@@ -323,6 +336,13 @@ export function openKernelTrace(options: KernelTraceOptions = {}): KernelTrace |
   }
   if (process.platform !== 'linux') return { unavailable: `kernel tracing needs Linux tracefs (this is ${process.platform})` };
   const euid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+  // set_event_pid compares with task->pid, the pid in the initial pid namespace; inside a child
+  // pid namespace the pids this process knows are other numbers (and instance names would
+  // carry them, so the stale-instance sweeper could not judge them either).
+  const pidns = pidNamespace();
+  if (pidns !== null && pidns !== PID_NS_INIT_INO) {
+    return { unavailable: `this process is in a child pid namespace (pid:[${pidns}]): the trace pid filter needs pids as the initial pid namespace numbers them` };
+  }
 
   let tracefs = findTracefs();
   let mountedByUs = false;
