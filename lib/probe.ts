@@ -11,7 +11,7 @@
 import * as util from 'util';
 import { native } from './native';
 import type { NativeBatchResult } from './native';
-import { parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
+import { NET_TABLES, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
 import type { Observation, SocketCase } from './types';
 
 const INT32_MIN = -0x80000000;
@@ -202,6 +202,19 @@ export function linkInode(link: string | undefined): number {
  * arguments throw, and a failed close() of the batch's own fds (a SystemError after every
  * fd has been closed).
  */
+/**
+ * The /proc/net tables each family's sockets can appear in (SO_DOMAIN of the new socket: the
+ * PF_INET/SOCK_PACKET rewrite reads 17 and lands in packet). Families with no table here
+ * (vsock, xdp, ...) are shown only by sock_diag: in no /proc/net table.
+ */
+const TABLES_OF_FAMILY: Record<number, readonly string[]> = {
+  1: ['unix'],
+  2: ['tcp', 'udp', 'udplite', 'raw', 'icmp'],
+  10: ['tcp6', 'udp6', 'udplite6', 'raw6', 'icmp6'],
+  16: ['netlink'],
+  17: ['packet'],
+};
+
 export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): Observation[] {
   checkCases(cases);
   const o = checkOptions(opts);
@@ -232,13 +245,19 @@ export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOp
   try {
     const out: Observation[] = new Array(n);
     const inodes = new Set<number>();
+    const tables = new Set<string>();
     for (let i = 0; i < n; i++) {
       const ob = observationOf(cases[i], r, i);
       out[i] = ob;
-      if (ob.stat) inodes.add(ob.stat.ino);
+      if (ob.stat) {
+        inodes.add(ob.stat.ino);
+        for (const t of TABLES_OF_FAMILY[ob.soDomain ?? -1] ?? []) tables.add(t);
+      }
     }
-    if (o.procNet && inodes.size > 0) {
-      const index = readSocketTables(undefined, { inodes });
+    if (o.procNet && tables.size > 0) {
+      // Only the tables that can list a socket of the families this batch created: a crowded
+      // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
+      const index = readSocketTables(NET_TABLES.filter((t) => tables.has(t)), { inodes, onlyPresent: true });
       for (const ob of out) {
         if (!ob.stat) continue;
         const e = index.get(ob.stat.ino);

@@ -55,6 +55,8 @@ export interface ReadSocketTablesOptions {
    * many entries, however many sockets the namespace has.
    */
   inodes?: ReadonlySet<number>;
+  /** Skip a named table this kernel lacks (no IPv6, UDP-Lite retired) instead of failing. */
+  onlyPresent?: boolean;
 }
 
 function checkTables(tables: readonly string[]): NetTableName[] {
@@ -84,7 +86,7 @@ export function readSocketTables(
   const index = new Map<number, SocketTableEntry>();
   for (const table of names) {
     const rel = `net/${table}`;
-    const text = explicit ? readProcText(rel, 'latin1') : readProcTextIfPresent(rel, 'latin1');
+    const text = explicit && !opts.onlyPresent ? readProcText(rel, 'latin1') : readProcTextIfPresent(rel, 'latin1');
     if (text === null) continue;
     const file = procPath(rel);
     const nl = text.indexOf('\n');
