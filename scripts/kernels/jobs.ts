@@ -147,8 +147,11 @@ export function analyseKernel(outcome: KernelOutcome, jobs: GuestJob[], packageR
       const cov = familyCoverage(lib, profile, rep, loadedAfter);
       outcome.coverage = {};
       for (const c of cov) {
-        (outcome.coverage[c.status] ??= []).push(
-          `${domainName(c.family)}${c.modules.length ? ` (${c.status === 'failed' ? c.notLoaded.join('+') : c.modules.join('+')})` : ''}`);
+        const why = c.status === 'unaliased' ? ` (${c.module} has no alias)`
+          : c.status === 'autoloaded' ? ` (${c.modules.filter((m) => !c.notLoaded.includes(m)).join('+')}` +
+            `${c.notLoaded.length ? `; ${c.notLoaded.join('+')} failed to load` : ''})`
+          : c.status === 'failed' ? ` (${c.notLoaded.join('+')} failed to load)` : '';
+        (outcome.coverage[c.status] ??= []).push(`${domainName(c.family)}${why}`);
       }
       fs.writeFileSync(path.join(outcome.outDir, 'families.json'), JSON.stringify(cov, null, 1) + '\n');
     }

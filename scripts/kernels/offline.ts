@@ -23,6 +23,7 @@ export interface ModelLib {
   resolveAlias: typeof import('../../lib/host').resolveAlias;
   alignCase: typeof import('../../lib/bridge/align').alignCase;
   alignEnvFromProfile: typeof import('../../lib/bridge/align').alignEnvFromProfile;
+  familyImpl: typeof import('../../lib/kernel/net/registry').familyImpl;
 }
 
 /**
@@ -35,9 +36,10 @@ export function loadModelLib(packageRoot: string): ModelLib {
   const kernel = require(d('kernel')) as typeof import('../../lib/kernel');
   const host = require(d('host')) as typeof import('../../lib/host');
   const align = require(d('bridge/align')) as typeof import('../../lib/bridge/align');
+  const registry = require(d('kernel/net/registry')) as typeof import('../../lib/kernel/net/registry');
   return {
     KernelModel: kernel.KernelModel, parseProfile: host.parseProfile, resolveAlias: host.resolveAlias,
-    alignCase: align.alignCase, alignEnvFromProfile: align.alignEnvFromProfile,
+    alignCase: align.alignCase, alignEnvFromProfile: align.alignEnvFromProfile, familyImpl: registry.familyImpl,
   };
 }
 
@@ -177,10 +179,14 @@ export interface FamilyCoverage {
   family: number;
   /**
    * registered: in net_families[] when the profile was taken; autoloaded: a module that answers
-   * net-pf-N was loaded by the end of the run; absent: no module answers net-pf-N; failed: modules
-   * answer but none of them was loaded (modprobe or the module's init failed).
+   * net-pf-N was loaded by the end of the run; unaliased: the family's module is there but no
+   * alias names it (Debian removes the aliases of rarely used, exploit-prone families so they
+   * cannot be autoloaded); absent: no module at all; failed: modules answer net-pf-N but none
+   * of them was loaded (modprobe or the module's init failed).
    */
-  status: 'registered' | 'autoloaded' | 'absent' | 'failed';
+  status: 'registered' | 'autoloaded' | 'unaliased' | 'absent' | 'failed';
+  /** The family's own module (the model's family table) when its file is in modules.dep. */
+  module?: string;
   /** Modules that answer net-pf-N in the guest's modules.alias, and those of them not loaded at the end. */
   modules: string[];
   notLoaded: string[];
@@ -204,9 +210,12 @@ export function familyCoverage(lib: ModelLib, profile: HostProfile, rep: SweepRe
   for (const [family, f] of [...byFamily].sort((x, y) => x[0] - y[0])) {
     const modules = lib.resolveAlias(`net-pf-${family}`, aliases);
     const notLoaded = modules.filter((m) => !loaded.has(m.replace(/-/g, '_')));
+    const own = lib.familyImpl(family)?.module;
+    const file = own !== undefined && Object.prototype.hasOwnProperty.call(profile.modules.deps.value ?? {}, own) ? own : undefined;
     const status: FamilyCoverage['status'] = registered.has(family) ? 'registered'
-      : modules.length === 0 ? 'absent' : notLoaded.length < modules.length ? 'autoloaded' : 'failed';
-    out.push({ family, status, modules, notLoaded, cases: f.cases, created: f.created });
+      : modules.length === 0 ? (file ? 'unaliased' : 'absent')
+      : notLoaded.length < modules.length ? 'autoloaded' : 'failed';
+    out.push({ family, status, module: file, modules, notLoaded, cases: f.cases, created: f.created });
   }
   return out;
 }

@@ -104,7 +104,7 @@ function rowsFor(outcomes: KernelOutcome[]): string[] {
     }
   }
   const cov = outcomes.some((o) => o.coverage)
-    ? ['families registered', 'families autoloaded', 'families failed', 'families absent', 'modules loaded at the end'] : [];
+    ? ['families registered', 'families autoloaded', 'families failed', 'families unaliased', 'families absent', 'modules loaded at the end'] : [];
   return [...rows, ...agree, ...cov, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
 }
 
