@@ -194,9 +194,8 @@ describe('reliability: the model never throws on any int32 triple', function () 
     }
   });
 
-  it('tracing never changes the answer (the same 20,000 triples per profile, traced and not)', function () {
+  it('tracing never changes the answer (the same 20,000 triples per profile, traced and not)', () => {
     const differ: string[] = [];
-    let knownBug = 0;
     for (const [name, profile] of profiles) {
       const traced = new KernelModel(profile, { trace: true });
       const plain = new KernelModel(profile, { trace: false });
@@ -204,19 +203,10 @@ describe('reliability: the model never throws on any int32 triple', function () 
         const p = traced.predict(c);
         const q = plain.predict(c);
         if (p.result.fd === q.result.fd && p.result.errno === q.result.errno) continue;
-        // Known model bug (reported to the lead, lib/kernel/net/registry.ts lookupFamily): without the
-        // trace, the family cache answers "NULL" again right after request_module loaded the family's
-        // module in the same call, so the untraced model says EAFNOSUPPORT where the traced one loads
-        // the module and calls its create. Only that signature is let through, as pending.
-        const loadedThisCall = p.trace.some((s) => s.module && s.module.loaded !== null && s.module.request === `net-pf-${c.domain}`);
-        if (loadedThisCall && q.result.errno === 97) { knownBug++; continue; }
         differ.push(`${name} ${JSON.stringify(c)}: traced ${JSON.stringify(p.result)}, untraced ${JSON.stringify(q.result)}`);
       }
     }
     assert.deepEqual(differ.slice(0, 10), [], `${differ.length} predictions change with the trace`);
-    if (knownBug > 0) {
-      pending(this, `${knownBug} predictions hit the known famCache bug: untraced lookupFamily ignores a module request_module loaded in the same call (lib/kernel/net/registry.ts)`);
-    }
   });
 
   it('refuses non-int32 input with a RangeError/TypeError naming the field, never wraps it', () => {

@@ -81,7 +81,9 @@ export function lookupFamily(run: Run, n: number): NetProtoFamily | null {
     }
     return null;
   }
-  if (!run.tracing && n < st.famCache.length) {
+  // The cache holds what was true before this call; once request_module loaded something in
+  // this call (net-pf-N, then the lookup again), only a fresh look can see the new family.
+  if (!run.tracing && run.runLoaded.length === 0 && n < st.famCache.length) {
     const c = st.famCache[n];
     if (c === 1) return f;
     if (c === 0) return null;
