@@ -7,6 +7,7 @@
  * through SyscallSource, so tests can run the whole gatherer on a fake host.
  */
 import * as fs from 'fs';
+import { getProcRoot } from '../observe/procfs';
 import * as zlib from 'zlib';
 import type { Fact, HostProfile } from '../types';
 import { native } from '../native';
@@ -39,12 +40,18 @@ export interface SyscallSource {
   nsOwnerInode(path: string): number;
 }
 
+/** /proc/... paths follow the proc root override (SOCKBRIDGE_PROC_ROOT, setProcRoot) like every other reader. */
+function procPathOf(p: string): string {
+  const root = getProcRoot();
+  return root !== '/proc' && (p === '/proc' || p.startsWith('/proc/')) ? root + p.slice(5) : p;
+}
+
 export const fsHostIO: HostIO = {
-  readText: (p) => fs.readFileSync(p, 'utf8'),
-  readBytes: (p) => fs.readFileSync(p),
-  readdir: (p) => fs.readdirSync(p),
-  readlink: (p) => fs.readlinkSync(p),
-  statIno: (p) => fs.statSync(p).ino,
+  readText: (p) => fs.readFileSync(procPathOf(p), 'utf8'),
+  readBytes: (p) => fs.readFileSync(procPathOf(p)),
+  readdir: (p) => fs.readdirSync(procPathOf(p)),
+  readlink: (p) => fs.readlinkSync(procPathOf(p)),
+  statIno: (p) => fs.statSync(procPathOf(p)).ino,
 };
 
 export interface GatherOptions {
