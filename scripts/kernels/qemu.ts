@@ -87,7 +87,7 @@ export function consoleTail(file: string, lines = 15): string {
  * Whether KVM boots this kernel: a boot of a tiny initramfs (busybox, an /init that says DONE
  * and powers off) under -accel kvm with a short timeout. Any failure means TCG.
  */
-export async function probeKvm(vmlinuz: string, workDir: string, timeoutMs = 20_000): Promise<{ accel: Accel; why: string }> {
+export async function probeKvm(vmlinuz: string, workDir: string, timeoutMs = 10_000): Promise<{ accel: Accel; why: string }> {
   if (!fs.existsSync('/dev/kvm')) return { accel: 'tcg', why: 'no /dev/kvm' };
   try {
     fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
