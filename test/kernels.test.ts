@@ -8,7 +8,9 @@ import * as zlib from 'zlib';
 import { FrameParser, parseGuestOutput } from '../scripts/kernels/frames';
 import { moduleName, parseModulesAlias, parseModulesDep, selectModules, SOCKET_ALIAS } from '../scripts/kernels/initramfs';
 import { qemuArgs } from '../scripts/kernels/qemu';
-import { liveAgreement, observationFromRecord, parseSweepJsonl, type CaseRecord } from '../scripts/kernels/offline';
+import * as path from 'path';
+import * as fs from 'fs';
+import { liveAgreement, loadGuestProfile, loadModelLib, observationFromRecord, offlineAgreement, parseSweepJsonl, type CaseRecord } from '../scripts/kernels/offline';
 import { renderHtml, renderText, type KernelOutcome } from '../scripts/kernels/summary';
 import { guestJobs, SWEEP_MATRIX } from '../scripts/kernels/jobs';
 import { packageName, KNOWN_KERNELS } from '../scripts/kernels/apt';
@@ -173,6 +175,42 @@ describe('kernels: reading the guest sweep', () => {
     assert.match(a.examples.join('\n'), /EXPLAINED .*procnet/);
     assert.match(a.examples.join('\n'), /did not complete/);
     assert.throws(() => parseSweepJsonl('{"kind":"case"}\nnot json', 'f.jsonl'), /f\.jsonl:2: not JSON/);
+  });
+});
+
+describe('kernels: offline replay', () => {
+  // The package root (dist/test/ -> ..): the model as compiled in this tree.
+  const root = path.resolve(__dirname, '..', '..');
+  const lib = loadModelLib(root);
+  const fixture = path.join(root, 'test', 'fixtures', 'profiles', 'debian-6.1-cloud.json');
+  const profile = loadGuestProfile(lib, fs.readFileSync(fixture, 'utf8'), fixture);
+  const open = profile.limits.openFds.value!;
+  let free = 0;
+  while (open.includes(free)) free++;
+  let ino = 1000;
+  // What the kernel shows for a new AF_UNIX stream socket at `fd`, written by hand from the kernel's behaviour.
+  const unixAt = (index: number, fd: number): CaseRecord => ({
+    kind: 'case', variant: 'self', index, call: 'socket(AF_UNIX, SOCK_STREAM, 0)', domain: 1, type: 1, protocol: 0, verdict: 'MATCH',
+    observed: {
+      fd, cloexec: false, nonblock: false, fdinfoFlags: '02', soDomain: 1, soType: 1, soProtocol: 0,
+      link: `socket:[${++ino}]`, ino, mode: '0140777', uid: profile.creds.fsuid.value!, gid: profile.creds.fsgid.value!,
+      protoName: 'UNIX-STREAM', procNet: 'unix',
+    },
+  });
+
+  it('keeps fds open within a batch and starts each batch from the profile\'s fd table, as the guest did', () => {
+    const rep = { cases: [unixAt(0, free), unixAt(1, free + 1), unixAt(2, free)], summaries: [] };
+    const { agreement, verdicts } = offlineAgreement(lib, profile, rep, 2);
+    assert.deepStrictEqual([agreement.cases, agreement.match], [3, 3], agreement.examples.join('\n'));
+    assert.strictEqual(verdicts.length, 0);
+  });
+
+  it('reports a case the model gets wrong, naming the field', () => {
+    const rep = { cases: [unixAt(0, free), unixAt(1, free)], summaries: [] };
+    const { agreement, verdicts } = offlineAgreement(lib, profile, rep, 2);
+    assert.strictEqual(agreement.match, 1);
+    assert.strictEqual(verdicts.length, 1);
+    assert.deepStrictEqual(verdicts[0].diffs.map((d) => [d.field, d.predicted, d.observed]), [['fd', free + 1, free]]);
   });
 });
 
