@@ -309,6 +309,46 @@ function globalState(): GlobalState {
   return { mounts, files, instances };
 }
 
+/**
+ * Run a node script in a private mount namespace where tracefs is not mounted (unmounting the
+ * namespace's copies touches nothing outside it). The script sees fs, cp (child_process) and
+ * k (lib/ktrace); returns its stdout.
+ */
+function inPrivateMountNs(body: string): string {
+  const lib = path.resolve(__dirname, '..', 'lib', 'ktrace');
+  const script = `
+    const fs = require('fs'), cp = require('child_process'), k = require(${JSON.stringify(lib)});
+    for (const m of k.mountsOf(fs.readFileSync('/proc/mounts', 'utf8')).tracefs.reverse()) cp.execFileSync('umount', [m]);
+    ${body}`;
+  return execFileSync('unshare', ['--mount', '--propagation', 'private', process.execPath, '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Pids of other processes running code of this project tree (another test run, a sweep), not our ancestors. */
+function otherProjectProcesses(): number[] {
+  const root = path.resolve(__dirname, '..', '..');
+  const mine = new Set<number>([process.pid]);
+  for (let p = process.ppid; p > 1 && !mine.has(p);) {
+    mine.add(p);
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || mine.has(Number(d))) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(root)) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 /** A sockbridge instance of another process that is still running. */
 function foreignLive(name: string): boolean {
   const m = /^sockbridge-(\d+)-/.exec(name);
@@ -456,10 +496,11 @@ describe('ktrace: on this kernel', function () {
     // an instance of this process or of a dead one is a leak.
     assert.deepStrictEqual(now.instances.filter((n) => n.startsWith('sockbridge-') && !foreignLive(n)), [], 'a sockbridge trace instance remains');
     const others = [...snapshot.instances, ...now.instances].filter(foreignLive);
+    const busy = otherProjectProcesses();
     const strip = (g: GlobalState): GlobalState => ({ ...g, instances: g.instances.filter((n) => !foreignLive(n)) });
-    if (others.length > 0) {
+    if (others.length > 0 || busy.length > 0) {
       // eslint-disable-next-line no-console
-      console.log(`      note: other sockbridge processes trace at the same time (${others.join(', ')}): the tracefs mount state is theirs too and is not compared`);
+      console.log(`      note: other processes of this project run at the same time (${[...others, ...busy.map((b) => `pid ${b}`)].join(', ')}): the tracefs mount state may be theirs and is not compared here (the private-mount-namespace tests cover it)`);
       assert.deepStrictEqual({ ...strip(now), mounts: [] }, { ...strip(snapshot), mounts: [] }, 'the global tracing state changed');
     } else {
       assert.deepStrictEqual(now, snapshot, 'the global tracing state changed');
@@ -598,7 +639,8 @@ describe('ktrace: on this kernel', function () {
     const end = await exited(child);
     assert.ok(end.code === 130 || end.signal === 'SIGINT', `sweep ended with ${JSON.stringify(end)}; stderr: ${stderr}`);
     const left = sockbridgeInstances();
-    assert.deepStrictEqual(seen.filter((n) => left.includes(n)), [], 'the sweep\'s instance is gone');
+    // Other runs on this machine may have opened instances meanwhile: theirs are alive.
+    assert.deepStrictEqual(seen.filter((n) => left.includes(n) && !foreignLive(n)), [], 'the sweep\'s instance is gone');
     assert.deepStrictEqual(left.filter((n) => !foreignLive(n)), []);
   });
 
@@ -667,25 +709,53 @@ describe('ktrace: on this kernel', function () {
     }
   });
 
-  it('two traces at once: the last one to close unmounts tracefs, and only if sockbridge mounted it', function () {
-    const mountedBefore = findTracefs() !== null;
-    const a = openKernelTrace();
-    if (isUnavailable(a)) throw new Error(a.unavailable);
-    const b = openKernelTrace();
-    try {
-      if (isUnavailable(b)) throw new Error(b.unavailable);
-      assert.strictEqual(a.mountedByUs, !mountedBefore);
-      assert.strictEqual(b.mountedByUs, !mountedBefore, 'the second trace shares the duty to unmount');
-      assert.strictEqual(b.name.endsWith('-m'), !mountedBefore);
-      assert.deepStrictEqual(a.close(), []);
-      assert.ok(findTracefs() !== null, 'still mounted while the second trace is open');
-      assert.ok(fs.existsSync(b.dir));
-      assert.deepStrictEqual(b.close(), []);
-      assert.strictEqual(findTracefs() !== null, mountedBefore);
-    } finally {
-      a.close();
-      if (!isUnavailable(b)) b.close();
-    }
+  // The mount state is shared with everyone on the machine (another run of this suite, a
+  // sweep): the tests of the duty to unmount run in a private mount namespace where tracefs
+  // starts unmounted, so their mount assertions are about their own processes only.
+  it('two traces at once: the last one to close unmounts tracefs, which sockbridge mounted', function () {
+    const r = JSON.parse(inPrivateMountNs(`
+      const a = k.openKernelTrace();
+      const b = k.openKernelTrace();
+      if (k.isUnavailable(a) || k.isUnavailable(b)) throw new Error(JSON.stringify([a, b]));
+      const r = { a: [a.mountedByUs, a.name], b: [b.mountedByUs, b.name] };
+      r.closeA = a.close();
+      r.mountedAfterA = k.findTracefs() !== null;
+      r.bExists = fs.existsSync(b.dir);
+      r.closeB = b.close();
+      r.mountedAfterB = k.findTracefs() !== null;
+      process.stdout.write(JSON.stringify(r));`)) as { a: [boolean, string]; b: [boolean, string]; closeA: string[]; closeB: string[]; mountedAfterA: boolean; mountedAfterB: boolean; bExists: boolean };
+    assert.ok(r.a[0] && r.a[1].endsWith('-m'), `the first trace mounted tracefs: ${r.a}`);
+    assert.ok(r.b[0] && r.b[1].endsWith('-m'), `the second trace shares the duty to unmount: ${r.b}`);
+    assert.deepStrictEqual(r.closeA, []);
+    assert.ok(r.mountedAfterA && r.bExists, 'still mounted while the second trace is open');
+    assert.deepStrictEqual(r.closeB, []);
+    assert.strictEqual(r.mountedAfterB, false, 'the last one unmounted it');
+  });
+
+  it('processes opening and closing traces at the same time leave no instance, and tracefs unmounted as it was', function () {
+    const inner = `
+      const k = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'ktrace'))});
+      const problems = [];
+      for (let i = 0; i < 8; i++) {
+        const t = k.openKernelTrace({ bufferKb: 64 });
+        if (k.isUnavailable(t)) { problems.push('unavailable: ' + t.unavailable); continue; }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, (i * 7 + process.pid) % 9);
+        t.collect();
+        problems.push(...t.close());
+      }
+      process.stdout.write(JSON.stringify(problems));`;
+    const r = JSON.parse(inPrivateMountNs(`
+      const kids = Array.from({ length: 3 }, () => cp.spawn(process.execPath, ['-e', ${JSON.stringify(inner)}], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      Promise.all(kids.map((c) => new Promise((resolve) => {
+        let o = '';
+        c.stdout.on('data', (d) => { o += d; });
+        c.once('close', () => resolve(o));
+      }))).then((outs) => {
+        process.stdout.write(JSON.stringify({ problems: outs.map((o) => JSON.parse(o)), mounted: k.findTracefs() !== null }));
+      });`)) as { problems: string[][]; mounted: boolean };
+    for (const p of r.problems) assert.deepStrictEqual(p, []);
+    assert.strictEqual(r.mounted, false, 'the last to close unmounted tracefs');
+    assert.deepStrictEqual(sockbridgeInstances().filter((n) => !foreignLive(n)), []);
   });
 
   it('in a child pid namespace it says why it cannot trace, and creates nothing', function () {

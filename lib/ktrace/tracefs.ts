@@ -13,6 +13,7 @@
  * All I/O is synchronous on purpose: cleanup must work from an 'exit' handler.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -195,13 +196,33 @@ export function sweepStaleInstances(tracefs: string): { removed: string[]; probl
   return { removed, problems, hadMounted };
 }
 
-/** Names of live sockbridge instances other than `except`. */
-function otherInstances(tracefs: string, except: string): string[] {
+function mountNs(pid: number | 'self'): string | null {
   try {
-    return fs.readdirSync(path.join(tracefs, 'instances')).filter(n => INSTANCE_NAME.test(n) && n !== except);
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Sockbridge instances other than `except` whose owner is alive and in this mount namespace,
+ * i.e. that use the same tracefs mount. (Instances are global, mounts are not: a process in
+ * another mount namespace uses a mount of its own, and a dead owner's instance is stale.)
+ */
+function otherInstances(tracefs: string, except: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(tracefs, 'instances')).filter(n => INSTANCE_NAME.test(n) && n !== except);
   } catch {
     return [];
   }
+  const ours = mountNs('self');
+  return names.filter(n => {
+    const pid = Number(INSTANCE_NAME.exec(n)![1]);
+    if (pid === process.pid) return true;
+    const theirs = mountNs(pid);
+    return theirs === null ? false : ours === null || theirs === ours;
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -241,6 +262,91 @@ function removeHandlers(): void {
   process.removeListener('SIGINT', onSigint);
   process.removeListener('SIGTERM', onSigterm);
   handlersInstalled = false;
+}
+
+// ---------------------------------------------------------------------------
+// A lock shared by sockbridge processes around mount/instance/umount decisions.
+// ---------------------------------------------------------------------------
+
+/** Where the lock directory lives: /run when writable (root), else the temp directory. */
+function lockPath(): string {
+  try {
+    fs.accessSync('/run', fs.constants.W_OK);
+    return '/run/sockbridge-ktrace.lock';
+  } catch {
+    return path.join(os.tmpdir(), 'sockbridge-ktrace.lock');
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errCode(e) !== 'ESRCH';
+  }
+}
+
+let lockDepth = 0;
+
+/**
+ * Run f holding the lock (mkdir is atomic). Held for milliseconds; a holder that died is
+ * detected by its pid and the lock taken over; after 10 s of waiting, or when the lock cannot
+ * be made at all, f runs unlocked rather than hang a cleanup. Re-entrant within this process.
+ */
+export function withLock<T>(f: () => T): T {
+  if (lockDepth > 0) return f();
+  const dir = lockPath();
+  const deadline = Date.now() + 10_000;
+  let held = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+      held = true;
+      break;
+    } catch (e) {
+      if (errCode(e) !== 'EEXIST') break; // cannot lock here at all: go on unlocked
+    }
+    let owner = NaN;
+    try { owner = Number(readText(path.join(dir, 'pid'))); } catch { /* not written yet, or gone */ }
+    let ageMs = 0;
+    try { ageMs = Date.now() - fs.statSync(dir).mtimeMs; } catch { continue; }
+    const stale = Number.isInteger(owner) && owner > 0 ? !pidAlive(owner) : ageMs > 5_000;
+    if (Date.now() > deadline) break; // go on unlocked rather than hang a cleanup
+    if (stale) {
+      try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* someone else took it */ }
+      continue;
+    }
+    sleepMs(2);
+  }
+  if (held) {
+    try { fs.writeFileSync(path.join(dir, 'pid'), String(process.pid)); } catch { /* the age rule covers it */ }
+  }
+  lockDepth++;
+  try {
+    return f();
+  } finally {
+    lockDepth--;
+    if (held) {
+      try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* nothing to do */ }
+    }
+  }
+}
+
+/** What the locked part of openKernelTrace made. */
+interface Made {
+  root: string;
+  name: string;
+  dir: string;
+  mountedByUs: boolean;
+  have: string[];
+  missing: string[];
+  capHasRet: boolean;
+  swept: string[];
 }
 
 class TraceImpl implements KernelTrace {
@@ -307,17 +413,22 @@ class TraceImpl implements KernelTrace {
     for (const ev of this.events) {
       attempt(`disable ${ev}`, () => writeText(path.join(this.dir, 'events', ev, 'enable'), '0'));
     }
-    attempt(`remove ${this.dir}`, () => fs.rmdirSync(this.dir));
-    if (this.mountedByUs) {
-      // Other sockbridge instances opened while tracefs was mounted for sockbridge carry "-m"
-      // and share the duty: the last one to close unmounts.
-      const others = otherInstances(this.tracefs, this.name);
-      if (others.length === 0) {
-        attempt(`umount ${this.tracefs}`, () => { execFileSync('umount', [this.tracefs], { stdio: 'pipe' }); });
-      } else if (!others.some(n => n.endsWith('-m'))) {
-        problems.push(`left ${this.tracefs} mounted: other sockbridge trace instances use it (${others.join(', ')})`);
+    withLock(() => {
+      attempt(`remove ${this.dir}`, () => fs.rmdirSync(this.dir));
+      // Stale instances of dead sockbridge processes go too, before they could hide under an unmount.
+      const stale = sweepStaleInstances(this.tracefs);
+      problems.push(...stale.problems);
+      if (this.mountedByUs) {
+        // Other sockbridge instances opened while tracefs was mounted for sockbridge carry "-m"
+        // and share the duty: the last one to close unmounts.
+        const others = otherInstances(this.tracefs, this.name);
+        if (others.length === 0) {
+          attempt(`umount ${this.tracefs}`, () => { execFileSync('umount', [this.tracefs], { stdio: 'pipe' }); });
+        } else if (!others.some(n => n.endsWith('-m'))) {
+          problems.push(`left ${this.tracefs} mounted: other sockbridge trace instances use it (${others.join(', ')})`);
+        }
       }
-    }
+    });
     return problems;
   }
 }
@@ -344,77 +455,85 @@ export function openKernelTrace(options: KernelTraceOptions = {}): KernelTrace |
     return { unavailable: `this process is in a child pid namespace (pid:[${pidns}]): the trace pid filter needs pids as the initial pid namespace numbers them` };
   }
 
-  let tracefs = findTracefs();
-  let mountedByUs = false;
-  if (tracefs === null) {
-    if (options.mount === false) return { unavailable: 'tracefs is not mounted (and mounting was not allowed)' };
-    const target = '/sys/kernel/tracing';
-    if (!fs.existsSync(target)) {
-      return { unavailable: `tracefs is not mounted and ${target} does not exist (kernel built without CONFIG_TRACING?)` };
+  // Mounting, choosing the "-m" duty and creating the instance happen under a lock shared by
+  // every sockbridge process, and so do removing an instance and unmounting (close()): else a
+  // trace opening while another closes could miss the duty to unmount and leave tracefs mounted.
+  const made = withLock((): Made | Unavailable => {
+    let tracefs = findTracefs();
+    let mountedByUs = false;
+    if (tracefs === null) {
+      if (options.mount === false) return { unavailable: 'tracefs is not mounted (and mounting was not allowed)' };
+      const target = '/sys/kernel/tracing';
+      if (!fs.existsSync(target)) {
+        return { unavailable: `tracefs is not mounted and ${target} does not exist (kernel built without CONFIG_TRACING?)` };
+      }
+      if (euid !== 0) return { unavailable: `tracefs is not mounted, and mounting it needs root (euid is ${euid})` };
+      try {
+        execFileSync('mount', ['-t', 'tracefs', 'nodev', target], { stdio: 'pipe' });
+      } catch (e) {
+        const stderr = e && typeof e === 'object' && 'stderr' in e ? String((e as { stderr: unknown }).stderr).trim() : '';
+        return { unavailable: `tracefs is not mounted and "mount -t tracefs nodev ${target}" failed: ${stderr || errText(e)}` };
+      }
+      tracefs = target;
+      mountedByUs = true;
     }
-    if (euid !== 0) return { unavailable: `tracefs is not mounted, and mounting it needs root (euid is ${euid})` };
-    try {
-      execFileSync('mount', ['-t', 'tracefs', 'nodev', target], { stdio: 'pipe' });
-    } catch (e) {
-      const stderr = e && typeof e === 'object' && 'stderr' in e ? String((e as { stderr: unknown }).stderr).trim() : '';
-      return { unavailable: `tracefs is not mounted and "mount -t tracefs nodev ${target}" failed: ${stderr || errText(e)}` };
-    }
-    tracefs = target;
-    mountedByUs = true;
-  }
-  const root = tracefs;
-  const undoMount = (): void => {
-    if (mountedByUs && otherInstances(root, '').length === 0) {
-      try { execFileSync('umount', [root], { stdio: 'pipe' }); } catch { /* reported by the caller's reason */ }
-    }
-  };
-  const unavailable = (why: string): Unavailable => { undoMount(); return { unavailable: why }; };
+    const root = tracefs;
+    const undoMount = (): void => {
+      if (mountedByUs && otherInstances(root, '').length === 0) {
+        try { execFileSync('umount', [root], { stdio: 'pipe' }); } catch { /* reported by the caller's reason */ }
+      }
+    };
+    const unavailable = (why: string): Unavailable => { undoMount(); return { unavailable: why }; };
 
-  const instances = path.join(root, 'instances');
-  if (!fs.existsSync(instances)) return unavailable(`${root} has no instances/ directory (kernel too old for trace instances)`);
-  try {
-    fs.accessSync(instances, fs.constants.W_OK);
-  } catch {
-    return unavailable(`cannot create trace instances in ${instances}: permission denied (euid ${euid}; tracing needs root)`);
-  }
-  const have: string[] = [];
-  const missing: string[] = [];
-  for (const ev of SOCKET_EVENTS) {
-    if (fs.existsSync(path.join(root, 'events', ev, 'enable'))) have.push(ev); else missing.push(ev);
-  }
-  const missingRequired = REQUIRED.filter(e => missing.includes(e));
-  if (missingRequired.length > 0) {
-    return unavailable(`this kernel has no ${missingRequired.map(e => e.replace('/', ':')).join(' and ')} tracepoint (needs CONFIG_FTRACE_SYSCALLS)`);
-  }
-  let capHasRet = false;
-  if (have.includes('capability/cap_capable')) {
+    const instances = path.join(root, 'instances');
+    if (!fs.existsSync(instances)) return unavailable(`${root} has no instances/ directory (kernel too old for trace instances)`);
     try {
-      const layout = capCapableLayout(parseEventFormat(readText(path.join(root, 'events', 'capability', 'cap_capable', 'format'))));
-      if (!layout.cap) {
+      fs.accessSync(instances, fs.constants.W_OK);
+    } catch {
+      return unavailable(`cannot create trace instances in ${instances}: permission denied (euid ${euid}; tracing needs root)`);
+    }
+    const have: string[] = [];
+    const missing: string[] = [];
+    for (const ev of SOCKET_EVENTS) {
+      if (fs.existsSync(path.join(root, 'events', ev, 'enable'))) have.push(ev); else missing.push(ev);
+    }
+    const missingRequired = REQUIRED.filter(e => missing.includes(e));
+    if (missingRequired.length > 0) {
+      return unavailable(`this kernel has no ${missingRequired.map(e => e.replace('/', ':')).join(' and ')} tracepoint (needs CONFIG_FTRACE_SYSCALLS)`);
+    }
+    let capHasRet = false;
+    if (have.includes('capability/cap_capable')) {
+      try {
+        const layout = capCapableLayout(parseEventFormat(readText(path.join(root, 'events', 'capability', 'cap_capable', 'format'))));
+        if (!layout.cap) {
+          have.splice(have.indexOf('capability/cap_capable'), 1);
+          missing.push('capability/cap_capable');
+        } else {
+          capHasRet = layout.ret;
+        }
+      } catch {
         have.splice(have.indexOf('capability/cap_capable'), 1);
         missing.push('capability/cap_capable');
-      } else {
-        capHasRet = layout.ret;
       }
-    } catch {
-      have.splice(have.indexOf('capability/cap_capable'), 1);
-      missing.push('capability/cap_capable');
     }
-  }
 
-  const sweep = sweepStaleInstances(root);
-  // Whoever mounted tracefs for sockbridge, the last sockbridge instance to close unmounts it:
-  // a dead owner's "-m" instance (just swept) or a live one's hands that duty to us too.
-  if (sweep.hadMounted || otherInstances(root, '').some(n => n.endsWith('-m'))) mountedByUs = true;
+    const sweep = sweepStaleInstances(root);
+    // Whoever mounted tracefs for sockbridge, the last sockbridge instance to close unmounts it:
+    // a dead owner's "-m" instance (just swept) or a live one's hands that duty to us too.
+    if (sweep.hadMounted || otherInstances(root, '').some(n => n.endsWith('-m'))) mountedByUs = true;
 
-  const name = `${INSTANCE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}${mountedByUs ? '-m' : ''}`;
-  const dir = path.join(instances, name);
-  try {
-    fs.mkdirSync(dir);
-  } catch (e) {
-    return unavailable(`cannot create trace instance ${dir}: ${errText(e)}`);
-  }
-  const trace = new TraceImpl(root, name, dir, mountedByUs, have, missing, capHasRet, sweep.removed, pid);
+    const name = `${INSTANCE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}${mountedByUs ? '-m' : ''}`;
+    const dir = path.join(instances, name);
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      return unavailable(`cannot create trace instance ${dir}: ${errText(e)}`);
+    }
+    return { root, name, dir, mountedByUs, have, missing, capHasRet, swept: sweep.removed };
+  });
+  if ('unavailable' in made) return made;
+  const { dir } = made;
+  const trace = new TraceImpl(made.root, made.name, dir, made.mountedByUs, made.have, made.missing, made.capHasRet, made.swept, pid);
   open.add(trace);
   installHandlers();
   try {
@@ -425,7 +544,7 @@ export function openKernelTrace(options: KernelTraceOptions = {}): KernelTrace |
     const clock = ['mono', 'global'].find(c => new RegExp(`(^|[\\s\\[])${c}([\\s\\]]|$)`).test(clocks));
     if (clock) writeText(path.join(dir, 'trace_clock'), clock);
     trace.setPid(pid);
-    for (const ev of have) writeText(path.join(dir, 'events', ev, 'enable'), '1');
+    for (const ev of made.have) writeText(path.join(dir, 'events', ev, 'enable'), '1');
     writeText(path.join(dir, 'tracing_on'), '1');
   } catch (e) {
     const problems = trace.close();
