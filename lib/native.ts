@@ -59,6 +59,62 @@ export interface NativeIds {
   groups: number[];
 }
 
+/**
+ * What sock_diag answered for one call. errno 0: the kernel was asked and every array has one
+ * entry per inode asked about (found[i] 1 when the kernel lists inodes[i]; the other fields of
+ * an entry not found keep their defaults). errno != 0: the kernel could not be asked (see
+ * NativeAddon.diagUnix) and only errno is present.
+ */
+export type NativeDiagResult<T> = (T & { errno: 0 }) | { errno: number; found?: undefined };
+
+/** unix_diag (net/unix/diag.c sk_diag_fill) per inode asked about. */
+export interface NativeDiagUnix {
+  /** How the kernel was asked: 'exact' lookups by inode, or one 'dump' joined by inode. */
+  via: 'exact' | 'dump';
+  found: Uint8Array;
+  /** udiag_type (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5); -1 when not found. */
+  type: Int32Array;
+  /** udiag_state: sk_state (TCP_ESTABLISHED 1, TCP_CLOSE 7, TCP_LISTEN 10); -1 when not found. */
+  state: Int32Array;
+  /** UNIX_DIAG_SHUTDOWN: sk_shutdown (RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2); -1 when absent. */
+  shutdown: Int32Array;
+  /** UNIX_DIAG_PEER: the peer's inode; 0 when there is none. */
+  peer: Float64Array;
+  /** UNIX_DIAG_RQLEN: receive/send queue (for a listener: pending connections and backlog); -1 when absent. */
+  rqueue: Float64Array;
+  wqueue: Float64Array;
+  /** UNIX_DIAG_UID (5.3+); -1 when absent. */
+  uid: Float64Array;
+  /**
+   * UNIX_DIAG_NAME: the address's sun_path bytes as they are, one char per byte (latin1);
+   * "" when unbound. An abstract name starts with "\0"; a path ends with its NUL.
+   */
+  name: string[];
+}
+
+/** inet_diag (struct inet_diag_msg) per inode asked about. */
+export interface NativeDiagInet {
+  found: Uint8Array;
+  /** idiag_state: sk_state (TCP_* numbering); -1 when not found. */
+  state: Int32Array;
+  /** idiag_src / idiag_dst: 16 bytes per inode in network order (IPv4 uses the first 4). */
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** idiag_sport / idiag_dport in host order; -1 when not found. */
+  sport: Int32Array;
+  dport: Int32Array;
+  /** idiag_if: the bound device (SO_BINDTODEVICE), 0 when none. */
+  ifindex: Int32Array;
+  /** idiag_timer, idiag_retrans, idiag_expires (ms): the TCP timer as tcp_diag reports it. */
+  timer: Int32Array;
+  retrans: Int32Array;
+  expires: Float64Array;
+  /** idiag_rqueue / idiag_wqueue: for a listener the accept queue and its backlog. */
+  rqueue: Float64Array;
+  wqueue: Float64Array;
+  uid: Float64Array;
+}
+
 export interface NativeAddon {
   /**
    * socket(domains[i], types[i], protocols[i]) for each i, with every observation of a new
@@ -87,6 +143,32 @@ export interface NativeAddon {
    * the inode of the user namespace that owns that namespace; or -errno on failure.
    */
   nsOwnerInode(path: string): number;
+  /**
+   * Which of these socket inodes unix_diag lists in the caller's network namespace (the same
+   * set /proc/net/unix lists, less the embryo sockets of pending connections, which have no
+   * inode), with their state and name. 'exact' sends one unix_diag_get_exact per inode (each
+   * walks the namespace's unix hash); 'dump' asks for every unix socket once and joins by
+   * inode; 'auto' (default) takes 'exact' for at most 4 inodes. The NETLINK_SOCK_DIAG socket
+   * is opened with SOCK_CLOEXEC and closed before the call returns.
+   *
+   * errno, as data: EPROTONOSUPPORT when the kernel has no NETLINK_SOCK_DIAG, ENOENT when it
+   * has no unix_diag (CONFIG_UNIX_DIAG), EMFILE and the like when the socket cannot be made.
+   * Throws TypeError/RangeError for inodes that are not a Float64Array of integers
+   * 1..4294967295, or another mode.
+   */
+  diagUnix(inodes: Float64Array, mode?: 'auto' | 'exact' | 'dump'): NativeDiagResult<NativeDiagUnix>;
+  /**
+   * Which of these socket inodes inet_diag lists for (family, protocol): one dump
+   * (SOCK_DIAG_BY_FAMILY, inet_diag_req_v2, every state but the TCP_BOUND_INACTIVE
+   * pseudo-state, which /proc/net/tcp never shows) joined by inode. family 2 or 10;
+   * protocol IPPROTO_TCP 6, IPPROTO_UDP 17, IPPROTO_UDPLITE 136 (any 0..255 is sent as given).
+   *
+   * errno, as data: EPROTONOSUPPORT (no NETLINK_SOCK_DIAG), ENOENT (no diag handler for that
+   * protocol: tcp_diag/udp_diag not built, raw_diag without CONFIG_INET_RAW_DIAG), EINVAL, ...
+   * Throws TypeError/RangeError naming the argument for family or protocol outside 0..255 or
+   * bad inodes.
+   */
+  diagInet(family: number, protocol: number, inodes: Float64Array): NativeDiagResult<NativeDiagInet>;
 }
 
 import * as path from 'path';

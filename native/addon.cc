@@ -22,6 +22,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
   exports.Set("strerrorname", Napi::Function::New(env, StrErrorName, "strerrorname"));
   exports.Set("nsOwnerInode", Napi::Function::New(env, NsOwnerInode, "nsOwnerInode"));
+  exports.Set("diagUnix", Napi::Function::New(env, DiagUnix, "diagUnix"));
+  exports.Set("diagInet", Napi::Function::New(env, DiagInet, "diagInet"));
   return exports;
 }
 

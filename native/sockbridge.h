@@ -28,4 +28,8 @@ Napi::Value Constants(const Napi::CallbackInfo& info);
 Napi::Value StrErrorName(const Napi::CallbackInfo& info);
 Napi::Value NsOwnerInode(const Napi::CallbackInfo& info);
 
+// diag.cc
+Napi::Value DiagUnix(const Napi::CallbackInfo& info);
+Napi::Value DiagInet(const Napi::CallbackInfo& info);
+
 }  // namespace sockbridge
