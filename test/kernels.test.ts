@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { liveAgreement, loadGuestProfile, loadModelLib, observationFromRecord, offlineAgreement, parseSweepJsonl, type CaseRecord } from '../scripts/kernels/offline';
 import { renderHtml, renderText, type KernelOutcome } from '../scripts/kernels/summary';
-import { guestJobs, SWEEP_MATRIX } from '../scripts/kernels/jobs';
+import { frameFile, frameOfFile, guestJobs, SWEEP_MATRIX } from '../scripts/kernels/jobs';
 import { packageName, KNOWN_KERNELS } from '../scripts/kernels/apt';
 
 /** A frame exactly as init.sh writes it: gzip, base64 in 76 columns, byte count. */
@@ -109,6 +109,15 @@ describe('kernels: guest set-up', () => {
     assert.deepStrictEqual(a.filter((x, i) => a[i - 1] === '-serial'), ['file:/c', 'stdio']);
     assert.match(a[a.indexOf('-append') + 1], /console=ttyS0 .*lsm=capability/);
     assert.strictEqual(a[a.indexOf('-accel') + 1], 'tcg');
+  });
+
+  it('saves profiles as .json and sweeps as .jsonl, and reads them back as the same frames', () => {
+    for (const [frame, file] of [['profile-root.out', 'profile-root.json'], ['sweep-user.out', 'sweep-user.jsonl'], ['dmesg.out', 'dmesg.out'], ['sweep-root.err', 'sweep-root.err']]) {
+      assert.strictEqual(frameFile(frame), file);
+      assert.strictEqual(frameOfFile(file), frame);
+    }
+    assert.strictEqual(frameOfFile('outcome.json'), null);
+    assert.strictEqual(frameOfFile('console.log'), null);
   });
 
   it('names the Debian packages', () => {

@@ -93,6 +93,18 @@ export interface Calibration {
   errno: number;
 }
 
+/** The file a frame is saved as in out/kernels/<kernel>/: profiles as .json, sweeps as .jsonl. */
+export function frameFile(frame: string): string {
+  return frame.replace(/^(profile-\w+)\.out$/, '$1.json').replace(/^(sweep-\w+)\.out$/, '$1.jsonl');
+}
+
+/** The frame a saved file came from (frameFile's inverse), or null for files that are not frames. */
+export function frameOfFile(file: string): string | null {
+  if (/^profile-\w+\.json$/.test(file)) return file.replace(/\.json$/, '.out');
+  if (/^sweep-\w+\.jsonl$/.test(file)) return file.replace(/\.jsonl$/, '.out');
+  return /\.(out|err)$/.test(file) ? file : null;
+}
+
 function frameText(outcome: KernelOutcome, name: string): string {
   const f = outcome.guest!.frames.get(name);
   if (!f) throw new InfraError('guest', `no ${name} frame came back`);
@@ -127,8 +139,6 @@ export function analyseKernel(outcome: KernelOutcome, jobs: GuestJob[], packageR
   for (const v of VARIANTS) {
     const profileText = frameText(outcome, `profile-${v}.out`);
     const jsonl = frameText(outcome, `sweep-${v}.out`);
-    fs.writeFileSync(path.join(outcome.outDir, `profile-${v}.json`), profileText);
-    fs.writeFileSync(path.join(outcome.outDir, `sweep-${v}.jsonl`), jsonl);
     const profile = loadGuestProfile(lib, profileText, `${outcome.id} profile-${v}.json`);
     const rep = parseSweepJsonl(jsonl, `${outcome.id} sweep-${v}.jsonl`);
     if (rep.cases.length === 0) throw new InfraError('guest', `sweep-${v} reported no cases`);

@@ -31,7 +31,7 @@ import { discoverAbi, ensureHostPackages, fetchDeb, InfraError, KernelSpec, KNOW
 import { buildInitramfs, extractKernel, GuestJob, snapshotPackage } from './initramfs';
 import { Accel, boot, consoleTail, probeKvm } from './qemu';
 import { KernelOutcome, writeSummary } from './summary';
-import { guestJobs, analyseKernel, sweepAvailable, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
+import { guestJobs, analyseKernel, sweepAvailable, frameFile, frameOfFile, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -154,7 +154,7 @@ Promise<KernelOutcome> {
       timeoutMs: o.timeoutS * 1000, consoleLog, append: GUEST_APPEND, onEvent: (line) => log(`${spec.id}: ${line}`),
     }));
     outcome.guest = r.output;
-    for (const [name, data] of r.output.frames) fs.writeFileSync(path.join(outDir, name), data);
+    for (const [name, data] of r.output.frames) fs.writeFileSync(path.join(outDir, frameFile(name)), data);
     const fail = (stage: 'boot' | 'guest', msg: string): never => {
       throw new InfraError(stage, `${msg}\n--- console (last lines) ---\n${consoleTail(consoleLog)}`);
     };
@@ -197,7 +197,10 @@ function reanalyse(spec: KernelSpec): KernelOutcome {
   const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as KernelOutcome;
   const outcome: KernelOutcome = { ...prev, agreement: undefined, mismatches: undefined, coverage: undefined, infra: undefined };
   const frames = new Map<string, Buffer>();
-  for (const f of fs.readdirSync(outDir)) if (/\.(out|err)$/.test(f)) frames.set(f, fs.readFileSync(path.join(outDir, f)));
+  for (const f of fs.readdirSync(outDir)) {
+    const frame = frameOfFile(f);
+    if (frame) frames.set(frame, fs.readFileSync(path.join(outDir, f)));
+  }
   const jobs = new Map(Object.entries(prev.jobs ?? {}).map(([k, j]) => [k, { rc: j.rc, start: 0, end: j.seconds }]));
   outcome.guest = { frames, broken: new Map(), jobs, done: true };
   const guestJobList: GuestJob[] = Object.entries(prev.jobs ?? {}).map(([name, j]) => ({ name, who: j.who as GuestJob['who'], cmd: '(earlier run)' }));
