@@ -218,7 +218,8 @@ async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   if (o.reanalyse) {
     const outcomes = o.kernels.map(reanalyse);
-    process.stdout.write(writeSummary(outcomes, path.join(ROOT, 'out', 'kernels'), (Date.now() - t0) / 1000).text);
+    process.stdout.write(writeSummary(outcomes, path.join(ROOT, 'out', 'kernels'), (Date.now() - t0) / 1000,
+      'comparisons redone with this tree\'s model from the outputs of an earlier run (live verdicts are the guest\'s own)').text);
     return outcomes.some((x) => x.infra) ? 2 : outcomes.some((x) => x.mismatches) ? 1 : 0;
   }
   try {

@@ -108,7 +108,7 @@ function rowsFor(outcomes: KernelOutcome[]): string[] {
   return [...rows, ...agree, ...cov, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
 }
 
-export function renderText(outcomes: KernelOutcome[], totalS: number): string {
+export function renderText(outcomes: KernelOutcome[], totalS: number, note?: string): string {
   const rows = rowsFor(outcomes);
   const head = ['', ...outcomes.map((o) => o.id)];
   const table = [head, ...rows.map((r) => [r, ...outcomes.map((o) => cell(o, r))])];
@@ -124,7 +124,7 @@ export function renderText(outcomes: KernelOutcome[], totalS: number): string {
       }
     }
   }
-  return `sockbridge on other kernels (qemu), ${totalS.toFixed(0)} s in all\n\n${lines.join('\n')}\n` +
+  return `sockbridge on other kernels (qemu), ${note ?? `${totalS.toFixed(0)} s in all`}\n\n${lines.join('\n')}\n` +
     (notes.length ? `\n${notes.join('\n')}\n` : '');
 }
 
@@ -132,7 +132,7 @@ function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
 }
 
-export function renderHtml(outcomes: KernelOutcome[], totalS: number): string {
+export function renderHtml(outcomes: KernelOutcome[], totalS: number, note?: string): string {
   const rows = rowsFor(outcomes);
   const cls = (o: KernelOutcome, r: string, v: string): string => {
     if (r === 'status') return o.infra ? 'fail' : o.mismatches === 0 ? 'ok' : o.mismatches ? 'bad' : '';
@@ -160,7 +160,7 @@ li.bad{color:#a00}li.fail{color:#a60}pre{white-space:pre-wrap;font-size:12px}
 </style></head><body>
 <h1>sockbridge on other kernels</h1>
 <p>Each kernel booted under qemu; "live" compares the model with the guest kernel inside the guest, "offline" has
-the model on the host predict the guest's observations from the guest's profile alone. ${totalS.toFixed(0)} s in all.</p>
+the model on the host predict the guest's observations from the guest's profile alone. ${esc(note ?? `${totalS.toFixed(0)} s in all`)}.</p>
 <table><thead><tr><th></th>${outcomes.map((o) => `<th>${esc(o.id)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
@@ -170,13 +170,13 @@ ${notes.length ? `<ul>${notes.join('\n')}</ul>` : ''}
 `;
 }
 
-export function writeSummary(outcomes: KernelOutcome[], dir: string, totalS: number): Summary {
+export function writeSummary(outcomes: KernelOutcome[], dir: string, totalS: number, note?: string): Summary {
   fs.mkdirSync(dir, { recursive: true });
-  const text = renderText(outcomes, totalS);
-  const html = renderHtml(outcomes, totalS);
+  const text = renderText(outcomes, totalS, note);
+  const html = renderHtml(outcomes, totalS, note);
   fs.writeFileSync(path.join(dir, 'summary.txt'), text);
   fs.writeFileSync(path.join(dir, 'summary.html'), html);
   fs.writeFileSync(path.join(dir, 'summary.json'),
-    JSON.stringify({ totalSeconds: totalS, kernels: outcomes.map((o) => ({ ...o, guest: undefined })) }, null, 1) + '\n');
+    JSON.stringify({ totalSeconds: totalS, note, kernels: outcomes.map((o) => ({ ...o, guest: undefined })) }, null, 1) + '\n');
   return { text, html };
 }
