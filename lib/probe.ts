@@ -3,16 +3,24 @@
  * observed in full and found in /proc/net by its inode.
  *
  * A batch is one crossing into the addon. With close: 'defer' (the default) every new fd
- * stays open until the /proc/net tables have been read once for the whole batch and joined
- * by inode; then all of them are closed together from worker threads (an AF_PACKET close
+ * stays open until the batch's sockets have been looked up once in /proc/net and joined by
+ * inode; then all of them are closed together from worker threads (an AF_PACKET close
  * waits for an RCU grace period, and concurrent closes share one). Every fd is closed even
  * when reading or parsing throws.
+ *
+ * The unix, tcp, udp and udplite tables (v4 and v6) are asked of sock_diag rather than read
+ * as text (lookupSocketRows): a /proc/net text table restarts its walk at every ~4 KB read, so
+ * in a namespace crowded with other sockets one read costs hundreds of ms, while one netlink
+ * dump walks the same hash once and lists the same sockets. raw, icmp, packet and netlink
+ * stay text (small tables; raw_diag is often not built). When sock_diag cannot answer for a
+ * table, that table is read as text; socketLookupSources() says which way each table went.
  */
 import * as util from 'util';
 import { native } from './native';
-import type { NativeBatchResult } from './native';
-import { NET_TABLES, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
+import type { NativeAddon, NativeBatchResult } from './native';
+import { formatIPv6, getProcRoot, NET_TABLES, NetTableName, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
 import type { Observation, SocketCase } from './types';
+import { EACCES, EAFNOSUPPORT, EINVAL, ENOENT, EOPNOTSUPP, EPERM, EPROTONOSUPPORT } from './abi/errno';
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
@@ -38,8 +46,12 @@ export interface ObserveBatchOptions {
   /** Look each new socket up in /proc/net (default: true with 'defer'; needs 'defer'). */
   procNet?: boolean;
   /**
-   * Called once while the batch's fds are still open (after /proc/net was read), with the
-   * observations so far, e.g. to read counters or to check an fd from outside the addon.
+   * Called once while the batch's fds are still open, with the observations, e.g. to read
+   * counters or to check an fd from outside the addon. It runs before the batch's sockets are
+   * looked up in /proc/net, because that lookup opens a NETLINK_SOCK_DIAG socket of its own:
+   * closed again at once, but freed only after an RCU grace period, so "sockets: used" in
+   * /proc/net/sockstat would still count it. procNet is filled in afterwards, in the same
+   * observation objects.
    */
   whileOpen?: (observations: readonly Observation[]) => void;
 }
@@ -167,10 +179,216 @@ function checkOptions(opts: unknown): CheckedOptions {
 // ---------------------------------------------------------------------------
 
 /** The /proc/net row as the Observation's string record (null columns left out). */
-function rowRecord(entry: SocketTableEntry): { table: string; row: Record<string, string> } {
+function rowRecord(entry: SocketTableEntry): { table: NetTableName; row: Record<string, string> } {
   const row: Record<string, string> = {};
   for (const [k, v] of Object.entries(entry.row)) if (v !== null) row[k] = String(v);
   return { table: entry.table, row };
+}
+
+// ---------------------------------------------------------------------------
+// finding sockets: sock_diag, or the /proc/net text
+// ---------------------------------------------------------------------------
+
+/** The diag calls of the addon (lib/native.ts), or a stand-in for them. */
+export type SockDiag = Pick<NativeAddon, 'diagUnix' | 'diagInet'>;
+
+/** How one table's rows were found by the last lookup that needed that table. */
+export interface TableSource {
+  table: NetTableName;
+  source: 'sock_diag' | 'text';
+  /** unix_diag only: 'exact' lookups by inode or one 'dump'. */
+  via?: 'exact' | 'dump';
+  /** Read as text although sock_diag serves this table: the errno sock_diag answered (0 when not asked). */
+  errno?: number;
+  why?: string;
+}
+
+/** The tables sock_diag answers for, and how to ask it: family and, for inet, the protocol. */
+const DIAG_OF_TABLE: Partial<Record<NetTableName, { family: 1 | 2 | 10; protocol: number }>> = {
+  unix: { family: 1, protocol: 0 },
+  tcp: { family: 2, protocol: 6 },
+  tcp6: { family: 10, protocol: 6 },
+  udp: { family: 2, protocol: 17 },
+  udp6: { family: 10, protocol: 17 },
+  udplite: { family: 2, protocol: 136 },
+  udplite6: { family: 10, protocol: 136 },
+};
+
+/** The tables lookupSocketRows asks sock_diag for (the others are read as text). */
+export const SOCK_DIAG_TABLES: readonly NetTableName[] = NET_TABLES.filter((t) => DIAG_OF_TABLE[t] !== undefined);
+
+/**
+ * errnos that say this kernel cannot answer for a table by sock_diag at all (no
+ * NETLINK_SOCK_DIAG, no diag handler for the family or protocol, refused by policy): the
+ * table is then read as text for the rest of the process without asking again. Any other
+ * errno (EMFILE, ENOMEM, ENOBUFS, ...) sends only this lookup to the text.
+ */
+const DIAG_UNAVAILABLE = new Set([EPROTONOSUPPORT, ENOENT, EAFNOSUPPORT, EOPNOTSUPP, EINVAL, EACCES, EPERM]);
+const diagUnavailable = new Map<NetTableName, number>();
+const lastSources = new Map<NetTableName, TableSource>();
+
+/**
+ * How each table was read by the most recent observeBatch that needed it, in NET_TABLES
+ * order: 'sock_diag' or 'text', and for a sock_diag table read as text, the errno and why.
+ */
+export function socketLookupSources(): TableSource[] {
+  return NET_TABLES.filter((t) => lastSources.has(t)).map((t) => ({ ...(lastSources.get(t) as TableSource) }));
+}
+
+function whyText(errno: number): string {
+  switch (errno) {
+    case EPROTONOSUPPORT: return 'the kernel has no NETLINK_SOCK_DIAG';
+    case ENOENT: return 'the kernel has no sock_diag handler for this table (diag not built)';
+    default: return `sock_diag answered ${errnoName(errno)}`;
+  }
+}
+
+/** "/proc/net/unix" prints a name: a path without its NUL, an abstract name as "@..."; NUL bytes as '@'. */
+function unixPath(name: string): string {
+  let s = name;
+  if (s.charCodeAt(0) !== 0 && s.endsWith('\0')) s = s.slice(0, -1);
+  s = s.replace(/\0/g, '@');
+  return Buffer.from(s, 'latin1').toString('utf8');
+}
+
+function inetAddress(bytes: Uint8Array, i: number, v6: boolean): string {
+  const b = Array.from(bytes.subarray(16 * i, 16 * i + (v6 ? 16 : 4)));
+  return v6 ? formatIPv6(b) : b.join('.');
+}
+
+type Found = Map<number, { table: NetTableName; row: Record<string, string> }>;
+
+/** What lookupSocketRows found: the row of each inode found, and how each table was read. */
+export interface SocketLookup {
+  rows: Found;
+  /** One per table asked about, in NET_TABLES order. */
+  sources: TableSource[];
+}
+
+/** One sock_diag table into `out` (first table wins); the errno when sock_diag could not answer. */
+function diagTable(diag: SockDiag, table: NetTableName, inodes: Float64Array, out: Found, src: TableSource): number {
+  const how = DIAG_OF_TABLE[table] as { family: 1 | 2 | 10; protocol: number };
+  if (how.family === 1) {
+    const r = diag.diagUnix(inodes);
+    if (r.found === undefined) return r.errno === 0 ? ENOENT : r.errno;
+    src.via = r.via;
+    for (let i = 0; i < inodes.length; i++) {
+      if (r.found[i] !== 1 || out.has(inodes[i])) continue;
+      // st and flags as unix_seq_show derives them from sk_state for a socket with a file.
+      const state = r.state[i];
+      const row: Record<string, string> = {
+        flags: String(state === 10 ? 0x10000 : 0), type: String(r.type[i]), st: String(state === 1 ? 3 : 1),
+        inode: String(inodes[i]), state: String(state),
+      };
+      if (r.name[i] !== '') row.path = unixPath(r.name[i]);
+      if (r.peer[i] !== 0) row.peer = String(r.peer[i]);
+      if (r.rqueue[i] !== -1) { row.rqueue = String(r.rqueue[i]); row.wqueue = String(r.wqueue[i]); }
+      if (r.shutdown[i] !== -1) row.shutdown = String(r.shutdown[i]);
+      if (r.uid[i] !== -1) row.uid = String(r.uid[i]);
+      out.set(inodes[i], { table, row });
+    }
+    return 0;
+  }
+  const r = diag.diagInet(how.family, how.protocol, inodes);
+  if (r.found === undefined) return r.errno === 0 ? ENOENT : r.errno;
+  const v6 = how.family === 10;
+  for (let i = 0; i < inodes.length; i++) {
+    if (r.found[i] !== 1 || out.has(inodes[i])) continue;
+    const row: Record<string, string> = {
+      localAddress: inetAddress(r.src, i, v6), localPort: String(r.sport[i]),
+      remAddress: inetAddress(r.dst, i, v6), remPort: String(r.dport[i]), st: String(r.state[i]),
+    };
+    // For a TCP listener tcp_diag reports the accept queue and its backlog where the text has
+    // rx_queue = the accept queue and tx_queue = the (empty) send queue.
+    if (how.protocol === 6 && r.state[i] === 10) row.backlog = String(r.wqueue[i]);
+    else row.txQueue = String(r.wqueue[i]);
+    row.rxQueue = String(r.rqueue[i]);
+    row.tr = String(r.timer[i]);
+    row.retrnsmt = String(r.retrans[i]);
+    row.expiresMs = String(r.expires[i]);
+    row.uid = String(r.uid[i]);
+    row.inode = String(inodes[i]);
+    row.ifindex = String(r.ifindex[i]);
+    out.set(inodes[i], { table, row });
+  }
+  return 0;
+}
+
+export interface LookupSocketRowsOptions {
+  /**
+   * The sock_diag calls: the addon's (default), a stand-in (tests), or null to read every
+   * table as text. Only the addon's answers are remembered across calls.
+   */
+  diag?: SockDiag | null;
+}
+
+/**
+ * Find these socket inodes in these /proc/net tables, each table asked once: unix, tcp, udp
+ * and udplite (v4, v6) by sock_diag, the others (raw, icmp, packet, netlink) as text. A
+ * table sock_diag cannot answer for, or every table when the proc root is not /proc
+ * (setProcRoot, SOCKBRIDGE_PROC_ROOT), is read as text. When an inode is in two tables the
+ * first in NET_TABLES order wins, as with readSocketTables.
+ *
+ * The row is the table's columns as strings. A text row has the parsed columns (UnixRow,
+ * InetRow, ...). A sock_diag row has what the diag message carries:
+ *  - unix: inode, type, st and flags (derived from sk_state as unix_seq_show does: st 3
+ *    SS_CONNECTED when established else 1, flags 0x10000 when listening), state (sk_state),
+ *    path (formatted as /proc/net/unix prints it; absent when unbound), peer (inode),
+ *    rqueue, wqueue, shutdown, uid. No num and refCount (diag has no kernel address or refcount).
+ *  - tcp, udp, udplite: localAddress, localPort, remAddress, remPort, st, txQueue, rxQueue,
+ *    tr (timer), retrnsmt, uid, inode as in the text, and expiresMs (the timer in ms, where
+ *    the text has tmWhen in jiffies) and ifindex. A TCP listener has backlog (its listen()
+ *    backlog) instead of txQueue. No sl, pointer, ref, drops.
+ */
+export function lookupSocketRows(
+  tables: readonly NetTableName[], inodes: ReadonlySet<number>, opts: LookupSocketRowsOptions = {},
+): SocketLookup {
+  if (!Array.isArray(tables)) throw new TypeError(`tables must be an array of /proc/net table names (${NET_TABLES.join(', ')}), got ${describe(tables)}`);
+  for (const t of tables) {
+    if (!(NET_TABLES as readonly unknown[]).includes(t)) {
+      throw new RangeError(`unknown /proc/net socket table ${describe(t)}: valid names are ${NET_TABLES.join(', ')}`);
+    }
+  }
+  if (!(inodes instanceof Set)) throw new TypeError(`inodes must be a Set of socket inode numbers, got ${describe(inodes)}`);
+  const diag = opts.diag === undefined ? native() : opts.diag;
+  const remember = opts.diag === undefined;
+  const want = NET_TABLES.filter((t) => tables.includes(t));
+  const inodeArray = Float64Array.from(inodes);
+  const procRoot = getProcRoot();
+  const out: Found = new Map();
+  const sources = new Map<NetTableName, TableSource>();
+  const text: NetTableName[] = [];
+  for (const table of want) {
+    const src: TableSource = { table, source: 'text' };
+    sources.set(table, src);
+    if (DIAG_OF_TABLE[table] === undefined) {
+      text.push(table);
+      continue;
+    }
+    let errno = remember ? diagUnavailable.get(table) ?? 0 : 0;
+    if (diag === null) {
+      src.why = 'sock_diag not asked (diag: null)';
+    } else if (procRoot !== '/proc') {
+      src.why = `the proc root is ${procRoot}: tables are read from there`;
+    } else if (errno !== 0) {
+      src.why = `${whyText(errno)} (remembered)`;
+    } else {
+      errno = inodeArray.length === 0 ? 0 : diagTable(diag, table, inodeArray, out, src);
+      if (errno === 0) {
+        src.source = 'sock_diag';
+        continue;
+      }
+      if (remember && DIAG_UNAVAILABLE.has(errno)) diagUnavailable.set(table, errno);
+      src.why = whyText(errno);
+    }
+    src.errno = errno;
+    text.push(table);
+  }
+  if (text.length > 0) {
+    // The order of tables matters only when an inode is in two of them, which the kernel never does.
+    for (const [ino, e] of readSocketTables(text, { inodes, onlyPresent: true })) if (!out.has(ino)) out.set(ino, rowRecord(e));
+  }
+  return { rows: out, sources: [...sources.values()] };
 }
 
 function observationOf(c: SocketCase, r: NativeBatchResult, i: number): Observation {
@@ -254,19 +472,21 @@ export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOp
         for (const t of TABLES_OF_FAMILY[ob.soDomain ?? -1] ?? []) tables.add(t);
       }
     }
+    o.whileOpen?.(out);
     if (o.procNet && tables.size > 0) {
       // Only the tables that can list a socket of the families this batch created: a crowded
       // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
-      const index = readSocketTables(NET_TABLES.filter((t) => tables.has(t)), { inodes, onlyPresent: true });
+      const found = lookupSocketRows([...tables] as NetTableName[], inodes);
+      for (const src of found.sources) lastSources.set(src.table, src);
+      const index = found.rows;
       for (const ob of out) {
         if (!ob.stat) continue;
         const e = index.get(ob.stat.ino);
-        ob.procNet = e ? rowRecord(e) : null;
+        ob.procNet = e ? { table: e.table, row: e.row } : null;
       }
     } else if (o.procNet) {
       for (const ob of out) if (ob.stat) ob.procNet = null;
     }
-    o.whileOpen?.(out);
     done = true;
     return out;
   } finally {
