@@ -86,6 +86,11 @@ class FakeCtx implements CreateCtx {
     this.events.push({ k: 'capable', fn, cap, granted });
     return granted;
   }
+  capableQuiet(fn: string, cap: number): boolean {
+    const granted = (this.o.initUserns ?? true) && this.caps.has(cap);
+    this.events.push({ k: 'capable', fn, cap, granted });
+    return granted;
+  }
   netIsInit(fn: string): boolean {
     const init = this.o.netInit ?? true;
     this.events.push({ k: 'net_eq', fn, init });

@@ -174,6 +174,21 @@ export class Run implements CreateCtx {
     return granted;
   }
 
+  capableQuiet(fn: string, cap: number, why: string): boolean {
+    const init = this.bool('creds.userns_is_init');
+    const granted = init && this.capBit(cap);
+    if (this.tracing) {
+      this.trace.push({
+        fn: 'ns_capable_noaudit',
+        what: `${fn}: ${why}: ns_capable_noaudit(&init_user_ns, ${capName(cap)}) -> ${granted ? 'granted' : 'denied'} (does not decide the result)`,
+        outcome: 'info',
+        fact: this.use('creds.cap_effective'),
+        cap: { cap, granted, userns: 'init' },
+      });
+    }
+    return granted;
+  }
+
   capable(fn: string, cap: number): boolean {
     const init = this.bool('creds.userns_is_init');
     const granted = init && this.capBit(cap);

@@ -51,6 +51,12 @@ export interface CreateCtx {
   nsCapable(fn: string, cap: number): boolean;
   /** capable(cap): capability in the initial user namespace. */
   capable(fn: string, cap: number): boolean;
+  /**
+   * A capability check in the initial user namespace whose answer does not decide the result
+   * (vsock's vsk->trusted = ns_capable_noaudit(&init_user_ns, CAP_NET_ADMIN)): recorded, for the
+   * kernel's cap_capable tracepoint fires for it, but never as a failing step.
+   */
+  capableQuiet(fn: string, cap: number, why: string): boolean;
   /** Whether the socket's netns is init_net (net_eq(net, &init_net)). */
   netIsInit(fn: string): boolean;
 

@@ -3,7 +3,8 @@
  *
  *   protocol != 0 && != PF_VSOCK                   -> EPROTONOSUPPORT (before the type)
  *   DGRAM | STREAM | SEQPACKET (5.14+), else       -> ESOCKTNOSUPPORT
- *   __vsock_create (ENOMEM: not modelled)
+ *   __vsock_create: vsk->trusted = CAP_NET_ADMIN in init_user_ns (a check that decides nothing;
+ *     ENOMEM not modelled)
  *   DGRAM: vsock_assign_transport(vsk, NULL) needs a registered datagram transport, else
  *   ENODEV (since the multi-transport rework, 5.5). Only the VMCI transport provides one;
  *   virtio, hyperv and loopback do not.
@@ -26,6 +27,10 @@ export function vsockCreate(ctx: CreateCtx, sock: SockUnderConstruction, protoco
   if (!ok) {
     return ctx.fail('vsock_create', tr ? `type ${t} is not DGRAM, STREAM${ctx.kernelAtLeast('5.14') ? ' or SEQPACKET' : ' (SEQPACKET only from 5.14)'}` : '', ESOCKTNOSUPPORT);
   }
+  // __vsock_create: vsk->trusted records whether the creator holds CAP_NET_ADMIN in the initial
+  // user namespace (capable() before 5.10, ns_capable_noaudit(&init_user_ns) since); either way
+  // cap_capable runs, for every type that got this far, before the transport is assigned.
+  ctx.capableQuiet('__vsock_create', 12, 'vsk->trusted');
   if (t === 2 && ctx.kernelAtLeast('5.5')) {
     const dgram = ctx.present('CONFIG_VMWARE_VMCI_VSOCKETS', 'vmw_vsock_vmci_transport');
     if (!dgram) {
