@@ -78,13 +78,6 @@ export interface NativeDiagUnix {
   state: Int32Array;
   /** UNIX_DIAG_SHUTDOWN: sk_shutdown (RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2); -1 when absent. */
   shutdown: Int32Array;
-  /** UNIX_DIAG_PEER: the peer's inode; 0 when there is none. */
-  peer: Float64Array;
-  /** UNIX_DIAG_RQLEN: receive/send queue (for a listener: pending connections and backlog); -1 when absent. */
-  rqueue: Float64Array;
-  wqueue: Float64Array;
-  /** UNIX_DIAG_UID (5.3+); -1 when absent. */
-  uid: Float64Array;
   /**
    * UNIX_DIAG_NAME: the address's sun_path bytes as they are, one char per byte (latin1);
    * "" when unbound. An abstract name starts with "\0"; a path ends with its NUL.

@@ -281,10 +281,7 @@ function diagTable(diag: SockDiag, table: NetTableName, inodes: Float64Array, ou
         inode: String(inodes[i]), state: String(state),
       };
       if (r.name[i] !== '') row.path = unixPath(r.name[i]);
-      if (r.peer[i] !== 0) row.peer = String(r.peer[i]);
-      if (r.rqueue[i] !== -1) { row.rqueue = String(r.rqueue[i]); row.wqueue = String(r.wqueue[i]); }
       if (r.shutdown[i] !== -1) row.shutdown = String(r.shutdown[i]);
-      if (r.uid[i] !== -1) row.uid = String(r.uid[i]);
       out.set(inodes[i], { table, row });
     }
     return 0;
@@ -333,8 +330,8 @@ export interface LookupSocketRowsOptions {
  * InetRow, ...). A sock_diag row has what the diag message carries:
  *  - unix: inode, type, st and flags (derived from sk_state as unix_seq_show does: st 3
  *    SS_CONNECTED when established else 1, flags 0x10000 when listening), state (sk_state),
- *    path (formatted as /proc/net/unix prints it; absent when unbound), peer (inode),
- *    rqueue, wqueue, shutdown, uid. No num and refCount (diag has no kernel address or refcount).
+ *    path (formatted as /proc/net/unix prints it; absent when unbound), shutdown. No num
+ *    and refCount (diag has no kernel address or refcount).
  *  - tcp, udp, udplite: localAddress, localPort, remAddress, remPort, st, txQueue, rxQueue,
  *    tr (timer), retrnsmt, uid, inode as in the text, and expiresMs (the timer in ms, where
  *    the text has tmWhen in jiffies) and ifindex. A TCP listener has backlog (its listen()

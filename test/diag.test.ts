@@ -300,7 +300,7 @@ describe('diag: the native calls', () => {
           assert.strictEqual(r.via, mode);
           assert.deepStrictEqual([...r.found], [1, 0, 1], mode);
           assert.deepStrictEqual([r.type[0], r.type[2], r.type[1]], [1, 1, -1], mode);
-          assert.deepStrictEqual([r.state[0], r.peer[0], r.name[0]], [7, 0, ''], 'unbound, unconnected');
+          assert.deepStrictEqual([r.state[0], r.shutdown[0], r.name[0]], [7, 0, ''], 'unbound, unconnected, not shut down');
         }
       },
     });
