@@ -217,6 +217,11 @@ describe('AF_CAN can_create', () => {
     assert.strictEqual(old.rc, -E.EAFNOSUPPORT);
     assert.strictEqual(run(canFamily, SOCK_RAW, 9, { netInit: false, release: '4.9.0' }).rc, -E.EINVAL);
   });
+  it('SO_PROTOCOL: 0 for every CAN protocol except J1939, whose j1939_sk_init sets sk_protocol = CAN_J1939', () => {
+    assert.strictEqual(run(canFamily, SOCK_RAW, 1, { present: ['CONFIG_CAN_RAW'] }).sk.protocol, 0);
+    assert.strictEqual(run(canFamily, SOCK_DGRAM, 2, { present: ['CONFIG_CAN_BCM'] }).sk.protocol, 0);
+    assert.strictEqual(run(canFamily, SOCK_DGRAM, 7, { present: ['CONFIG_CAN_J1939'] }).sk.protocol, 7);
+  });
   it('CAN_ISOTP does not exist before 5.10 even when its symbol is set', () => {
     assert.strictEqual(run(canFamily, SOCK_DGRAM, 6, { present: ['CONFIG_CAN_ISOTP'], release: '5.4.0' }).rc, -E.EPROTONOSUPPORT);
     assert.strictEqual(run(canFamily, SOCK_DGRAM, 6, { present: ['CONFIG_CAN_ISOTP'] }).sk.protoName, 'CAN_ISOTP');
@@ -411,6 +416,10 @@ describe('AF_NFC nfc_sock_create -> rawsock_create / llcp_sock_create', () => {
     assert.strictEqual(run(nfcFamily, SOCK_SEQPACKET, 1, { present: N }).rc, -E.ESOCKTNOSUPPORT);
     assert.strictEqual(run(nfcFamily, SOCK_RAW, 1, { present: N, caps: [] }).rc, -E.EPERM);
     assert.strictEqual(run(nfcFamily, SOCK_STREAM, 1, { present: N, caps: [] }).sk.protoName, 'NFC_LLCP');
+  });
+  it('SO_PROTOCOL: nfc_llcp_sock_alloc sets NFC_SOCKPROTO_LLCP (1); rawsock leaves 0', () => {
+    assert.strictEqual(run(nfcFamily, SOCK_STREAM, 1, { present: N }).sk.protocol, 1);
+    assert.strictEqual(run(nfcFamily, SOCK_RAW, 0, { present: N, caps: [13] }).sk.protocol, 0);
   });
 });
 

@@ -63,8 +63,11 @@ export const canFamily: NetProtoFamily = {
     if (cp.type !== sock.type) {
       return ctx.fail(fn, `cp->type ${cp.type} != sock->type ${sock.type}`, EPROTOTYPE);
     }
-    // sk_protocol is never set: SO_PROTOCOL reads 0. No sock_prot_inuse_add at create in
-    // the 6.x can_create read (the reference's claim of one was not borne out).
-    return skAlloc(ctx, sock, { fn, protoName: cp.protoName, protocol: 0, note: 'sk_prot->init' });
+    // can_create never sets sk_protocol, so SO_PROTOCOL reads 0 - except for J1939, whose
+    // sk_prot->init (j1939_sk_init) sets sk->sk_protocol = CAN_J1939. (A 2026 RFC moves the
+    // assignment into can_create for every protocol; not in any release modelled here.) No
+    // sock_prot_inuse_add at create in the 6.x can_create read.
+    const soProtocol = protocol === CAN.CAN_J1939 ? CAN.CAN_J1939 : 0;
+    return skAlloc(ctx, sock, { fn, protoName: cp.protoName, protocol: soProtocol, note: cp.protocol === CAN.CAN_J1939 ? 'j1939_sk_init: sk_protocol = CAN_J1939' : 'sk_prot->init' });
   },
 };

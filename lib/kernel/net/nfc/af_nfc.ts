@@ -42,8 +42,8 @@ export function llcpSockCreate(ctx: CreateCtx, sock: SockUnderConstruction): num
   if (sock.type === SOCK.SOCK_RAW && ctx.kernelAtLeast('5.4') && !ctx.capable(fn, CAP.CAP_NET_RAW)) {
     return ctx.fail(fn, 'SOCK_RAW needs CAP_NET_RAW', EPERM);
   }
-  // nfc_llcp_sock_alloc() never sets sk_protocol (UNVERIFIED: read only in part).
-  return skAlloc(ctx, sock, { fn, protoName: 'NFC_LLCP', protocol: 0, note: 'nfc_llcp_sock_alloc' });
+  // nfc_llcp_sock_alloc(): sk->sk_protocol = NFC_SOCKPROTO_LLCP, so SO_PROTOCOL reads 1.
+  return skAlloc(ctx, sock, { fn, protoName: 'NFC_LLCP', protocol: NFC_SOCKPROTO.LLCP, note: 'nfc_llcp_sock_alloc' });
 }
 
 export const nfcFamily: NetProtoFamily = {
