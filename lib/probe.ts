@@ -426,8 +426,10 @@ const TABLES_OF_FAMILY: Record<number, readonly string[]> = {
   1: ['unix'],
   2: ['tcp', 'udp', 'udplite', 'raw', 'icmp'],
   10: ['tcp6', 'udp6', 'udplite6', 'raw6', 'icmp6'],
+  15: ['pfkey'],
   16: ['netlink'],
   17: ['packet'],
+  31: ['l2cap', 'hci', 'sco', 'rfcomm', 'bnep', 'cmtp', 'hidp', 'iso'],
 };
 
 export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): Observation[] {

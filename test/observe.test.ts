@@ -374,3 +374,35 @@ describe('observe: the live /proc of this machine', () => {
     assert.throws(() => readFdinfo(1.5), RangeError);
   });
 });
+
+describe('observe: Bluetooth and PF_KEY socket lists (bt_seq_show, pfkey_seq_show)', () => {
+  // The layouts as the kernel prints them: "%pK %-6d %-6u %-6u %-6u %-6lu %-6lu" under
+  // "sk               RefCnt Rmem   Wmem   User   Inode  Parent", and pfkey without Parent.
+  const l2cap = 'sk               RefCnt Rmem   Wmem   User   Inode  Parent\n'
+    + '0000000000000000 2      0      0      0      41733  0     \n'
+    + '0000000000000000 2      0      0      65534  41740  41733 \n';
+  const pfkey = 'sk       RefCnt Rmem   Wmem   User   Inode\n'
+    + '0000000000000000 2      0      0      0      51200 \n';
+
+  it('parses rows with and without the Parent column', () => {
+    const rows = parseNetTable('l2cap', l2cap);
+    assert.deepStrictEqual(rows.map((r) => [r.inode, r.user, r.parent]), [[41733, 0, 0], [41740, 65534, 41733]]);
+    assert.deepStrictEqual(parseNetTable('pfkey', pfkey).map((r) => [r.inode, r.parent]), [[51200, null]]);
+  });
+
+  it('finds a socket by inode through readSocketTables, and names a truncated row', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-sk-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'net'));
+      fs.writeFileSync(path.join(dir, 'net', 'l2cap'), l2cap);
+      fs.writeFileSync(path.join(dir, 'net', 'pfkey'), pfkey);
+      const index = withRoot(dir, () => readSocketTables(['l2cap', 'pfkey']));
+      assert.strictEqual(index.get(41740)?.table, 'l2cap');
+      assert.strictEqual(index.get(51200)?.table, 'pfkey');
+      assert.throws(() => parseNetTable('hci', 'sk               RefCnt Rmem   Wmem   User   Inode  Parent\n0000 2 0 0\n', '/proc/net/hci'),
+        (e: unknown) => e instanceof ProcParseError && /\/proc\/net\/hci/.test(e.message) && /truncated/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -22,11 +22,21 @@ import { ProcParseError, dec, decimalAt, fieldStart, fields, hex, lines } from '
 export type UnixTable = 'unix';
 export type InetTable = 'tcp' | 'udp' | 'udplite' | 'raw' | 'icmp';
 export type Inet6Table = 'tcp6' | 'udp6' | 'udplite6' | 'raw6' | 'icmp6';
-export type NetTableName = UnixTable | InetTable | Inet6Table | 'packet' | 'netlink';
+/**
+ * Tables printed as "sk RefCnt Rmem Wmem User Inode [Parent]": Bluetooth's per-protocol lists
+ * (net/bluetooth/af_bluetooth.c bt_seq_show, registered by bt_procfs_init for l2cap, hci, sco,
+ * rfcomm, bnep, cmtp, hidp, iso) and PF_KEY's (net/key/af_key.c pfkey_seq_show). They exist only
+ * while the module that creates them is loaded.
+ */
+export type SkTable = 'l2cap' | 'hci' | 'sco' | 'rfcomm' | 'bnep' | 'cmtp' | 'hidp' | 'iso' | 'pfkey';
+export type NetTableName = UnixTable | InetTable | Inet6Table | 'packet' | 'netlink' | SkTable;
+
+export const SK_TABLES: readonly SkTable[] = ['l2cap', 'hci', 'sco', 'rfcomm', 'bnep', 'cmtp', 'hidp', 'iso', 'pfkey'];
 
 /** Every socket table this module reads, in the order readSocketTables() reads them. */
 export const NET_TABLES: readonly NetTableName[] = [
   'unix', 'tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'packet', 'netlink',
+  ...SK_TABLES,
 ];
 
 /** A row value is a flat scalar so a row converts to the Observation's string record losslessly. */
@@ -118,7 +128,20 @@ export interface NetlinkRow {
   inode: number;
 }
 
-export type NetRow = UnixRow | InetRow | PacketRow | NetlinkRow;
+export interface SkRow {
+  [k: string]: RowValue;
+  sk: string;
+  refcnt: number;
+  rmem: number;
+  wmem: number;
+  /** from_kuid of sock_i_uid: the owner's uid. */
+  user: number;
+  inode: number;
+  /** Bluetooth only: the parent socket's inode (0 when none); null for pfkey. */
+  parent: number | null;
+}
+
+export type NetRow = UnixRow | InetRow | PacketRow | NetlinkRow | SkRow;
 
 interface TableShape {
   /** First header field, to recognise the file. */
@@ -133,13 +156,18 @@ const UNIX_SHAPE: TableShape = { header: 'Num', inodeField: 6, minFields: 7 };
 const INET_SHAPE: TableShape = { header: 'sl', inodeField: 9, minFields: 12 };
 const PACKET_SHAPE: TableShape = { header: 'sk', inodeField: 8, minFields: 9 };
 const NETLINK_SHAPE: TableShape = { header: 'sk', inodeField: 9, minFields: 10 };
+const SK_SHAPE: TableShape = { header: 'sk', inodeField: 5, minFields: 6 };
+
+function isSkTable(table: NetTableName): table is SkTable {
+  return (SK_TABLES as readonly string[]).includes(table);
+}
 
 function shapeOf(table: NetTableName): TableShape {
   switch (table) {
     case 'unix': return UNIX_SHAPE;
     case 'packet': return PACKET_SHAPE;
     case 'netlink': return NETLINK_SHAPE;
-    default: return INET_SHAPE;
+    default: return isSkTable(table) ? SK_SHAPE : INET_SHAPE;
   }
 }
 
@@ -387,7 +415,33 @@ export function parseNetTable(table: NetTableName, text: string, file = `/proc/n
     case 'netlink': return parseNetlink(text, file);
     case 'tcp': case 'udp': case 'udplite': case 'raw': case 'icmp': return parseInet(text, file, false);
     case 'tcp6': case 'udp6': case 'udplite6': case 'raw6': case 'icmp6': return parseInet(text, file, true);
+    default: return parseSk(text, file);
   }
+}
+
+/** A Bluetooth or PF_KEY socket list ("sk RefCnt Rmem Wmem User Inode [Parent]"). */
+export function parseSk(text: string, file: string): SkRow[] {
+  const ls = lines(text);
+  checkHeader(file, SK_SHAPE, ls[0]);
+  const rows: SkRow[] = [];
+  for (let i = 1; i < ls.length; i++) rows.push(parseSkLine(ls[i], file, i + 1));
+  return rows;
+}
+
+function parseSkLine(line: string, file: string, lineNo: number): SkRow {
+  const f = fields(line);
+  if (f.length < SK_SHAPE.minFields) {
+    throw new ProcParseError(file, lineNo, `truncated row: expected at least 6 fields (sk RefCnt Rmem Wmem User Inode), got ${f.length}`, line);
+  }
+  return {
+    sk: f[0],
+    refcnt: dec(f[1], file, lineNo, line, 'RefCnt'),
+    rmem: dec(f[2], file, lineNo, line, 'Rmem'),
+    wmem: dec(f[3], file, lineNo, line, 'Wmem'),
+    user: dec(f[4], file, lineNo, line, 'User'),
+    inode: dec(f[5], file, lineNo, line, 'Inode'),
+    parent: f.length > 6 ? dec(f[6], file, lineNo, line, 'Parent') : null,
+  };
 }
 
 /**
@@ -399,7 +453,7 @@ export function parseNetTableLine(table: NetTableName, line: string, file: strin
     case 'unix': return parseUnixLine(line, file, lineNo);
     case 'packet': return parsePacketLine(line, file, lineNo, packetHeaderHasDrops(header));
     case 'netlink': return parseNetlinkLine(line, file, lineNo);
-    default: return parseInetLine(line, file, lineNo, table.endsWith('6'));
+    default: return isSkTable(table) ? parseSkLine(line, file, lineNo) : parseInetLine(line, file, lineNo, table.endsWith('6'));
   }
 }
 
