@@ -11,7 +11,7 @@
 import type { HostProfile, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
 import { observeBatch } from '../probe';
-import { alignCase, alignEnvFromProfile, type AlignEnv } from './../bridge/align';
+import { alignCase, alignEnvFromProfile, resultLabel, type AlignEnv } from '../bridge/align';
 import { readCounters, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
 import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
@@ -122,7 +122,19 @@ export async function runSweep(
           v.diffs.push({ field: 'kernel-trace', predicted: preds[i].trace.filter((x) => x.cap).map((x) => `cap ${x.cap!.cap} ${x.cap!.granted ? 'granted' : 'denied'}`).join(', ') || 'no capability check', observed: describeAgreement(st) });
         }
       }
-      if (v.kind !== 'MATCH' && !ktrace) v = withTrace(v, opts.profile, fds, batch, i, env);
+      if (v.kind !== 'MATCH' && !ktrace) {
+        const traced = withTrace(v, opts.profile, fds, batch, i, env);
+        const fast = preds[i].result;
+        const slow = traced.prediction.result;
+        if (fast.fd !== slow.fd || fast.errno !== slow.errno) {
+          // The untraced fast path and the traced model disagree: a model bug whatever the
+          // kernel said, never to be hidden by the traced answer matching.
+          traced.kind = 'MISMATCH';
+          traced.reason = undefined;
+          traced.diffs.push({ field: 'model', predicted: `untraced ${resultLabel(fast)}`, observed: `traced ${resultLabel(slow)}` });
+        }
+        v = traced;
+      }
       onVerdict(v, index++);
     }
     out.cases += batch.length;
