@@ -622,8 +622,8 @@ describe('ktrace: on this kernel', function () {
     this.timeout(300000);
     const bin = path.resolve(__dirname, '..', '..', 'bin', 'sockbridge.js');
     if (!fs.existsSync(bin)) skipWith(this, `${bin} does not exist (the CLI is not there yet)`);
-    // The default matrix takes many seconds, so the signal lands mid-sweep.
-    const child = spawn(process.execPath, [bin, 'sweep', '--kernel-trace', '--variants', 'self', '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Three million random cases take minutes, so the signal always lands mid-sweep.
+    const child = spawn(process.execPath, [bin, 'sweep', '--kernel-trace', '--variants', 'self', '--random', '3000000', '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const already = new Set(sockbridgeInstances());

@@ -616,7 +616,7 @@ describe('reliability: SIGINT / SIGTERM in the middle of a sweep', function () {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal}, variant self, jsonl: fds closed inside the process, partial report marked incomplete, exit ${signal === 'SIGINT' ? 130 : 143}`, async () => {
       const out = tmp('int.jsonl');
-      const r = await interrupt(['--variants', 'self', '--format', 'jsonl', '--out', out, '--batch', '256', '--no-progress'], signal, underWay(out, 512), { wrap: true });
+      const r = await interrupt(['--variants', 'self', '--random', '3000000', '--format', 'jsonl', '--out', out, '--batch', '256', '--no-progress'], signal, underWay(out, 512), { wrap: true });
       assertCleanInterrupt(r, signal);
       const j = readJsonl(out);
       assertPartialJsonl(j, 'self');
@@ -627,7 +627,7 @@ describe('reliability: SIGINT / SIGTERM in the middle of a sweep', function () {
   for (const format of ['text', 'junit', 'html'] as const) {
     it(`SIGTERM, --format ${format}: the report is still written, marked INCOMPLETE`, async () => {
       const out = tmp(`int.${format}`);
-      const r = await interrupt(['--variants', 'self', '--format', format, '--out', out, '--batch', '256', '--progress'], 'SIGTERM', (e) => /\[self\] [1-9]\d*\/\d+ cases/.test(e));
+      const r = await interrupt(['--variants', 'self', '--random', '3000000', '--format', format, '--out', out, '--batch', '256', '--progress'], 'SIGTERM', (e) => /\[self\] [1-9]\d*\/\d+ cases/.test(e));
       assertCleanInterrupt(r, 'SIGTERM');
       const text = fs.readFileSync(out, 'utf8');
       if (format === 'text') {
@@ -650,7 +650,7 @@ describe('reliability: SIGINT / SIGTERM in the middle of a sweep', function () {
     if (!isRoot) pending(this, 'kernel tracing needs root');
     if (tracefsMount() === null && !fs.existsSync('/sys/kernel/tracing')) pending(this, 'no tracefs on this kernel');
     const out = tmp('trace.jsonl');
-    const r = await interrupt(['--variants', 'self', '--kernel-trace', '--format', 'jsonl', '--out', out, '--batch', '256', '--no-progress'], 'SIGINT', underWay(out, 256), { wrap: true });
+    const r = await interrupt(['--variants', 'self', '--random', '3000000', '--kernel-trace', '--format', 'jsonl', '--out', out, '--batch', '256', '--no-progress'], 'SIGINT', underWay(out, 256), { wrap: true });
     const j = readJsonl(out);
     if (j.last.notes?.some((n: string) => /kernel trace unavailable/.test(n))) pending(this, `the kernel trace could not be opened: ${j.last.notes.join('; ')}`);
     assertCleanInterrupt(r, 'SIGINT');
