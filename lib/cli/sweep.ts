@@ -369,11 +369,13 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
       }, extra, flag(p, 'kernel-trace'));
     }
+    write(serializeTally(t));
   } finally {
+    out.close();
+    // Only now: Ctrl-C reaches a worker twice (from the terminal, and forwarded by the parent),
+    // and the second SIGINT must not kill it before its tally is out.
     uninstall();
   }
-  write(serializeTally(t));
-  out.close();
   if (stopRequested) return exitForSignal(stopRequested);
   return t.totals.MISMATCH ? 1 : 0;
 }
