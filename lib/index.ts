@@ -7,11 +7,8 @@
  *   const v = compareSocket({ domain: 2, type: 3, protocol: 1 });            // both, aligned
  */
 import type { SocketCase, Verdict } from './types';
-import { KernelModel } from './kernel';
 import { gatherHostProfile } from './host';
-import { observeBatch } from './probe';
-import { alignCase, alignEnvFromProfile } from './bridge/align';
-import { listOpenFds } from './bridge/fdtable';
+import { compareLive } from './bridge/compare';
 
 // Every road here ends in Linux's socket() or its /proc; say so at load, not at the first call.
 if (process.platform !== 'linux') {
@@ -23,6 +20,7 @@ export { KernelModel, predictSocket } from './kernel';
 export { gatherHostProfile, loadProfile, saveProfile, parseProfile, formatProfile } from './host';
 export { observeSocket, observeBatch, systemError } from './probe';
 export { alignCase } from './bridge/align';
+export { compareLive, type LiveComparison } from './bridge/compare';
 export { callName, domainName, typeName, protocolName, parseDomain, parseType, parseProtocol, errnoName, resultText } from './abi/names';
 export { defaultMatrix, matrixCases } from './sweep/matrix';
 export { runSweep } from './sweep/run';
@@ -32,10 +30,5 @@ export { runSweep } from './sweep/run';
  * is right now, then the kernel answers; the verdict lines them up field by field.
  */
 export function compareSocket(c: SocketCase): Verdict {
-  const profile = gatherHostProfile();
-  const model = new KernelModel(profile, { trace: true });
-  model.setOpenFds(listOpenFds());
-  const prediction = model.predict(c, { keepFd: true });
-  const [observation] = observeBatch([c], { close: 'defer', procNet: true });
-  return alignCase(prediction, observation, alignEnvFromProfile(profile));
+  return compareLive(c, gatherHostProfile()).verdict;
 }

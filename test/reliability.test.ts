@@ -313,6 +313,7 @@ describe('reliability: every public API function leaves the fd table as it found
     matrixCases: () => { let i = 0; for (const _ of api.matrixCases(api.defaultMatrix())) if (++i > 1000) break; },
     runSweep: () => runSweep(mixed, { profile, batchSize: 64, counters: 'shared' }, () => undefined),
     compareSocket: () => { api.compareSocket(unix); api.compareSocket(packet); api.compareSocket(bad); },
+    compareLive: () => { api.compareLive(unix, profile); api.compareLive(packet, profile, { kernelTrace: true }); api.compareLive(bad, profile); },
   };
 
   it('the list below covers every function lib/index.ts exports', () => {

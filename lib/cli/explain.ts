@@ -9,12 +9,11 @@ import { EnvironmentError, requireProcfs, type Io } from './main';
 import { parseDomain, parseType, parseProtocol, callName, resultText } from '../abi/names';
 import { KernelModel } from '../kernel';
 import { gatherHostProfile, loadProfile } from '../host';
-import { observeBatch } from '../probe';
-import { alignCase, alignEnvFromProfile, SOCKET_FIELDS } from '../bridge/align';
-import { listOpenFds } from '../bridge/fdtable';
-import { readCounters, diffCounters, type Counters } from '../bridge/counters';
+import { SOCKET_FIELDS } from '../bridge/align';
+import { compareLive } from '../bridge/compare';
+import type { Counters } from '../bridge/counters';
 import { bold, dim, green, red, yellow, table, type TextStyle } from '../sweep/report';
-import { kernelTraceOne, type TraceAgreement } from '../bridge/ktrace-glue';
+import type { TraceAgreement } from '../bridge/ktrace-glue';
 
 const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   profile: { value: true, arg: 'FILE', help: 'predict for the host saved in FILE (sockbridge host --json) instead of this one; the kernel is not asked' },
@@ -85,32 +84,9 @@ function errName(e: number): string {
 
 interface LiveRun { pred: Prediction; obs: Observation; verdict: Verdict; counters: { predicted: Counters; observed: Counters } | null; trace?: TraceAgreement }
 
-/** Predict with the fd table as it is now, then make the real call while nothing else runs. */
 function runLive(c: SocketCase, profile: HostProfile, kernelTrace: boolean): LiveRun {
-  const model = new KernelModel(profile, { trace: true });
-  model.setOpenFds(listOpenFds());
-  const pred = model.predict(c, { keepFd: true });
-  let before: Counters | null = null;
-  let during: Counters | null = null;
-  let obs: Observation;
-  let trace: TraceAgreement | undefined;
-  const observe = () => {
-    before = readCounters();
-    return observeBatch([c], { close: 'defer', procNet: true, whileOpen: () => { during = readCounters(); } })[0];
-  };
-  if (kernelTrace) {
-    const r = kernelTraceOne(c, pred, observe);
-    obs = r.observation;
-    trace = r.agreement;
-  } else {
-    obs = observe();
-  }
-  const verdict = alignCase(pred, obs, alignEnvFromProfile(profile));
-  const predicted: Counters = { protocols: { ...(pred.facts?.protocolsDelta ?? {}) }, sockstatUsed: pred.facts?.sockstatUsedDelta ?? 0 };
-  return {
-    pred, obs, verdict, trace,
-    counters: before && during ? { predicted, observed: diffCounters(before, during) } : null,
-  };
+  const r = compareLive(c, profile, { kernelTrace });
+  return { pred: r.prediction, obs: r.observation, verdict: r.verdict, counters: r.counters, trace: r.kernelTrace };
 }
 
 export async function runExplain(argv: string[], io: Io): Promise<number> {

@@ -45,8 +45,8 @@ export function skAlloc(ctx: CreateCtx, sock: SockUnderConstruction, a: SkAllocA
     protocolsDelta: a.protocolsDelta ?? {},
     sockstatUsedDelta: 1,
   };
-  // CreateCtx.tracing (when the context has it): skip formatting texts nobody reads.
-  if ((ctx as { tracing?: boolean }).tracing === false) {
+  // Without a trace, skip formatting texts nobody reads.
+  if (!ctx.tracing) {
     sock.sk = sk;
     return 0;
   }
