@@ -185,16 +185,24 @@ function checkHeader(file: string, shape: TableShape, header: string | undefined
   }
 }
 
+/** Every table: check the header line, then parse each data line (numbered from 2 for errors). */
+function parseRows<R>(
+  text: string, file: string, shape: TableShape,
+  parseLine: (line: string, file: string, lineNo: number, header: string) => R,
+): R[] {
+  const ls = lines(text);
+  checkHeader(file, shape, ls[0]);
+  const rows: R[] = [];
+  for (let i = 1; i < ls.length; i++) rows.push(parseLine(ls[i], file, i + 1, ls[0]));
+  return rows;
+}
+
 // ---------------------------------------------------------------------------
 // unix
 // ---------------------------------------------------------------------------
 
 export function parseUnix(text: string, file = '/proc/net/unix'): UnixRow[] {
-  const ls = lines(text);
-  checkHeader(file, UNIX_SHAPE, ls[0]);
-  const rows: UnixRow[] = [];
-  for (let i = 1; i < ls.length; i++) rows.push(parseUnixLine(ls[i], file, i + 1));
-  return rows;
+  return parseRows(text, file, UNIX_SHAPE, parseUnixLine);
 }
 
 function parseUnixLine(line: string, file: string, lineNo: number): UnixRow {
@@ -269,11 +277,7 @@ function splitPair(s: string, file: string, lineNo: number, line: string, what: 
 
 /** Parse an inet table; `v6` selects 32-digit addresses (tcp6, udp6, ...). */
 export function parseInet(text: string, file: string, v6: boolean): InetRow[] {
-  const ls = lines(text);
-  checkHeader(file, INET_SHAPE, ls[0]);
-  const rows: InetRow[] = [];
-  for (let i = 1; i < ls.length; i++) rows.push(parseInetLine(ls[i], file, i + 1, v6));
-  return rows;
+  return parseRows(text, file, INET_SHAPE, (line, f, n) => parseInetLine(line, f, n, v6));
 }
 
 function parseInetLine(line: string, file: string, lineNo: number, v6: boolean): InetRow {
@@ -328,12 +332,8 @@ function parseInetLine(line: string, file: string, lineNo: number, v6: boolean):
 // ---------------------------------------------------------------------------
 
 export function parsePacket(text: string, file = '/proc/net/packet'): PacketRow[] {
-  const ls = lines(text);
-  checkHeader(file, PACKET_SHAPE, ls[0]);
-  const hasDrops = packetHeaderHasDrops(ls[0]);
-  const rows: PacketRow[] = [];
-  for (let i = 1; i < ls.length; i++) rows.push(parsePacketLine(ls[i], file, i + 1, hasDrops));
-  return rows;
+  let hasDrops: boolean | undefined;
+  return parseRows(text, file, PACKET_SHAPE, (line, f, n, header) => parsePacketLine(line, f, n, hasDrops ??= packetHeaderHasDrops(header)));
 }
 
 /** A proposed (2024) Drops column after Inode; 6.18 does not print it. */
@@ -366,11 +366,7 @@ function parsePacketLine(line: string, file: string, lineNo: number, hasDrops: b
 // ---------------------------------------------------------------------------
 
 export function parseNetlink(text: string, file = '/proc/net/netlink'): NetlinkRow[] {
-  const ls = lines(text);
-  checkHeader(file, NETLINK_SHAPE, ls[0]);
-  const rows: NetlinkRow[] = [];
-  for (let i = 1; i < ls.length; i++) rows.push(parseNetlinkLine(ls[i], file, i + 1));
-  return rows;
+  return parseRows(text, file, NETLINK_SHAPE, parseNetlinkLine);
 }
 
 function parseNetlinkLine(line: string, file: string, lineNo: number): NetlinkRow {
@@ -421,11 +417,7 @@ export function parseNetTable(table: NetTableName, text: string, file = `/proc/n
 
 /** A Bluetooth or PF_KEY socket list ("sk RefCnt Rmem Wmem User Inode [Parent]"). */
 export function parseSk(text: string, file: string): SkRow[] {
-  const ls = lines(text);
-  checkHeader(file, SK_SHAPE, ls[0]);
-  const rows: SkRow[] = [];
-  for (let i = 1; i < ls.length; i++) rows.push(parseSkLine(ls[i], file, i + 1));
-  return rows;
+  return parseRows(text, file, SK_SHAPE, parseSkLine);
 }
 
 function parseSkLine(line: string, file: string, lineNo: number): SkRow {
