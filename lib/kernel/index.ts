@@ -10,7 +10,8 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../abi/constants';
 import type { HostProfile, Prediction, SocketCase, SocketFacts, SocketResult } from '../types';
 import { Run } from './ctx';
 import type { SockUnderConstruction } from './family';
-import { type SocketOut, sysSocket } from './net/socket';
+import type { SocketOut } from './net/socket';
+import { type Entry, NATIVE_X86_64, syscallEntry } from './entry';
 import { KernelState } from './state';
 
 /** At most this many runs per prediction when facts are unknown. */
@@ -37,6 +38,8 @@ function sameResult(a: SocketResult, b: SocketResult): boolean {
 export interface KernelModelOptions {
   /** Record the trace (default true). Without it predictions are much faster; deciding = -1, trace []. */
   trace?: boolean;
+  /** The caller's ABI and route to __sys_socket (lib/kernel/entry.ts). Default: native x86-64 socket(2). */
+  entry?: Entry;
 }
 
 export class KernelModel {
@@ -44,8 +47,10 @@ export class KernelModel {
   private readonly run: Run;
   private readonly out: SocketOut;
   private readonly sock: SockUnderConstruction;
+  private readonly entry: Entry;
 
   constructor(profile: HostProfile, options: KernelModelOptions = {}) {
+    this.entry = options.entry ?? NATIVE_X86_64;
     this.state = new KernelState(profile);
     this.run = new Run(this.state, options.trace !== false);
     this.sock = { family: 0, type: 0 };
@@ -56,7 +61,7 @@ export class KernelModel {
   private once(c: SocketCase, choices: number[]): number {
     this.run.reset(choices);
     this.out.flags = 0;
-    return sysSocket(this.run, c.domain, c.type, c.protocol, this.out);
+    return syscallEntry(this.run, this.entry, c.domain, c.type, c.protocol, this.out);
   }
 
   private facts(fd: number): SocketFacts {
