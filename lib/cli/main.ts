@@ -12,12 +12,18 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** The terminal's width when `out` is a terminal (COLUMNS, else the tty's size). */
+  columns?: number;
 }
 
 export const processIo: Io = {
   out: (t) => { process.stdout.write(t); },
   err: (t) => { process.stderr.write(t); },
   isTTY: Boolean(process.stdout.isTTY),
+  get columns() {
+    const env = Number(process.env.COLUMNS);
+    return Number.isInteger(env) && env > 0 ? env : process.stdout.columns;
+  },
 };
 
 const COMMANDS: Record<string, { about: string; run: (argv: string[], io: Io) => Promise<number> }> = {

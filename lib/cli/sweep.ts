@@ -16,6 +16,7 @@ import {
   jsonlCase, jsonlCounters, jsonlHeader, jsonlSummary, junitReport, htmlReport,
   textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
 } from '../sweep/report';
+import { oneScreenReport, type Screen } from '../sweep/report-text';
 import { gatherHostProfile } from '../host';
 import { native } from '../native';
 import { listOpenFds } from '../bridge/fdtable';
@@ -39,6 +40,7 @@ const OPTS: Record<string, OptionSpec> = {
   'kernel-trace': { value: false, help: 'record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line each call\'s path up with the model (root; slower)' },
   progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
   'no-progress': { value: false, help: 'never show the progress line' },
+  grid: { value: false, help: 'text: a family x type grid per variant and every case that does not agree (the long report)' },
   color: { value: false, help: 'colour the text output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
   help: { value: false, help: 'show this help' },
@@ -182,13 +184,17 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   if (worker !== undefined) return runWorker(worker, p);
   if (flag(p, 'progress') && flag(p, 'no-progress')) throw new UsageError('--progress and --no-progress contradict each other');
   if (flag(p, 'color') && flag(p, 'no-color')) throw new UsageError('--color and --no-color contradict each other');
+  if (flag(p, 'grid') && (opt(p, 'format') ?? 'text') !== 'text') throw new UsageError(`--grid shapes the text report; it cannot go with --format ${opt(p, 'format')}`);
 
   const format: Format = choiceOpt(p, 'format', FORMATS, 'text');
   const plan = buildPlan(p);
   const { run, skipped } = chooseVariants(p);
   requireProcfs();
   const out = openOut(opt(p, 'out'));
-  const style: TextStyle = format === 'text' ? styleFor(p, { ...io, isTTY: io.isTTY && opt(p, 'out') === undefined }) : { color: false };
+  const toTerminal = io.isTTY && opt(p, 'out') === undefined;
+  const style: TextStyle = format === 'text' ? styleFor(p, { ...io, isTTY: toTerminal }) : { color: false };
+  // On a terminal the report fits its width; into a file nothing is cut.
+  const screen: Screen = { ...style, columns: toTerminal ? (io.columns && io.columns > 0 ? io.columns : 80) : null };
   const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || Boolean(process.stderr.isTTY));
   const progress = new ProgressLine(showProgress, io);
 
@@ -234,7 +240,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
     }
     progress.clear();
     const seconds = (Date.now() - started) / 1000;
-    if (format === 'text') out.write(textReport(tallies, skipped, plan, seconds, style));
+    if (format === 'text' && flag(p, 'grid')) out.write(textReport(tallies, skipped, plan, seconds, style));
+    else if (format === 'text') out.write(oneScreenReport({ title: `sockbridge sweep, ${seconds.toFixed(1)} s: ${plan.matrixText}`, tallies, skipped, screen }));
     else if (format === 'junit') out.write(junitReport(tallies));
     else if (format === 'html') out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`));
     if (format !== 'text' || opt(p, 'out') !== undefined) {
@@ -323,7 +330,7 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
       t.notes.push(`counters disagree for cases ${c.firstCase}..${c.firstCase + c.cases - 1}: model ${JSON.stringify(c.predicted)}, kernel ${JSON.stringify(c.observed)}`);
     }
   }
-  if (!netnsPrivate) t.notes.push('counters (/proc/net/protocols, sockstat) were shown, not compared: other processes share this network namespace; the netns and userns variants compare them exactly');
+  if (!netnsPrivate) t.notes.push('counters (/proc/net/protocols, sockstat) shown, not compared: the network namespace is shared with other processes (netns and userns compare them)');
 }
 
 /** A variant's child: set up what the variant needs, sweep, stream lines, send the tally last. */
