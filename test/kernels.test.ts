@@ -6,14 +6,14 @@
 import * as assert from 'assert';
 import * as zlib from 'zlib';
 import { FrameParser, parseGuestOutput } from '../scripts/kernels/frames';
-import { moduleName, parseModulesAlias, parseModulesDep, selectModules, SOCKET_ALIAS } from '../scripts/kernels/initramfs';
+import { guestLoads, moduleCompression, moduleName, parseModulesAlias, parseModulesDep, selectModules, SOCKET_ALIAS } from '../scripts/kernels/initramfs';
 import { qemuArgs } from '../scripts/kernels/qemu';
 import * as path from 'path';
 import * as fs from 'fs';
 import { liveAgreement, loadGuestProfile, loadModelLib, observationFromRecord, offlineAgreement, parseSweepJsonl, type CaseRecord } from '../scripts/kernels/offline';
 import { renderHtml, renderText, type KernelOutcome } from '../scripts/kernels/summary';
 import { frameFile, frameOfFile, guestJobs, SWEEP_MATRIX } from '../scripts/kernels/jobs';
-import { packageName, KNOWN_KERNELS } from '../scripts/kernels/apt';
+import { compareKernelVersions, defaultKernels, kernelVersionOf, packageName, KNOWN_KERNELS, retargetSources } from '../scripts/kernels/apt';
 
 /** A frame exactly as init.sh writes it: gzip, base64 in 76 columns, byte count. */
 function frame(name: string, data: string): string {
@@ -120,9 +120,43 @@ describe('kernels: guest set-up', () => {
     assert.strictEqual(frameOfFile('console.log'), null);
   });
 
-  it('names the Debian packages', () => {
-    assert.deepStrictEqual(KNOWN_KERNELS.map((k) => packageName(k, 56)),
-      ['linux-image-6.1.0-56-amd64-unsigned', 'linux-image-6.1.0-56-cloud-amd64-unsigned']);
+  it('knows 5.10, 6.1 and 6.12, generic and cloud; boots bookworm\'s two by default', () => {
+    assert.deepStrictEqual(KNOWN_KERNELS.map((k) => k.id), [
+      'debian-5.10-generic', 'debian-5.10-cloud', 'debian-6.1-generic', 'debian-6.1-cloud', 'debian-6.12-generic', 'debian-6.12-cloud']);
+    assert.deepStrictEqual(defaultKernels().map((k) => k.id), ['debian-6.1-generic', 'debian-6.1-cloud']);
+  });
+
+  it('names the Debian packages of both naming schemes, and orders their versions', () => {
+    const [k510, k510c, , , k612, k612c] = KNOWN_KERNELS;
+    assert.strictEqual(packageName(k510c, '5.10.0-46'), 'linux-image-5.10.0-46-cloud-amd64-unsigned');
+    assert.strictEqual(packageName(k612, '6.12.118+deb13'), 'linux-image-6.12.118+deb13-amd64-unsigned');
+    assert.strictEqual(kernelVersionOf(k612c, 'linux-image-6.12.118+deb13-cloud-amd64'), '6.12.118+deb13');
+    assert.strictEqual(kernelVersionOf(k510, 'linux-image-5.10.0-46-amd64-unsigned'), '5.10.0-46');
+    // Another flavour, another series, debug symbols: not this spec's.
+    for (const other of ['linux-image-5.10.0-46-cloud-amd64-unsigned', 'linux-image-5.10.0-46-rt-amd64-unsigned',
+      'linux-image-5.10.0-46-amd64-dbg', 'linux-image-6.1.0-46-amd64']) assert.strictEqual(kernelVersionOf(k510, other), null, other);
+    assert.strictEqual(kernelVersionOf(KNOWN_KERNELS[2], 'linux-image-6.12.118+deb13-amd64'), null);
+    const sorted = ['6.12.90+deb13', '6.12.118+deb13', '6.12.115+deb13.1', '6.12.115+deb13'].sort(compareKernelVersions);
+    assert.deepStrictEqual(sorted, ['6.12.90+deb13', '6.12.115+deb13', '6.12.115+deb13.1', '6.12.118+deb13']);
+    assert.ok(compareKernelVersions('6.1.0-9', '6.1.0-50') < 0);
+  });
+
+  it('copies the machine\'s sources to another suite, changing only the suite words', () => {
+    const deb822 = 'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n' +
+      'Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n';
+    assert.strictEqual(retargetSources(deb822, 'bookworm', 'trixie'), deb822.replace(/bookworm/g, 'trixie'));
+    assert.strictEqual(retargetSources('deb http://m.example/debian bookworm main\ndeb http://m.example/bookworm-things bookworm-backports main', 'bookworm', 'bullseye'),
+      'deb http://m.example/debian bullseye main\ndeb http://m.example/bookworm-things bullseye-backports main');
+  });
+
+  it('keeps compressed modules the guest\'s modprobe reads, decompresses the others', () => {
+    assert.deepStrictEqual(['a.ko', 'a.ko.xz', 'a.ko.zst', 'a.ko.gz'].map(moduleCompression), ['', 'xz', 'zst', 'gz']);
+    const bb = new Set(['sh', 'unxz', 'gunzip', 'modprobe']);
+    assert.strictEqual(guestLoads('xz', 'busybox', bb, ''), true);
+    assert.strictEqual(guestLoads('zst', 'busybox', bb, ''), false);
+    assert.strictEqual(guestLoads('xz', 'busybox', new Set(['sh']), ''), false);
+    const kmod30 = 'kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL';
+    assert.deepStrictEqual((['gz', 'xz', 'zst'] as const).map((k) => guestLoads(k, 'kmod', bb, kmod30)), [false, true, true]);
   });
 
   it('runs each sweep as root and as nobody, each after a profile taken by the same user', () => {

@@ -8,5 +8,5 @@ export {
 } from './families';
 export type { FamilyProvider, NetlinkProvider } from './families';
 export { fnmatch, normalizeAlias, resolveAlias, depClosure, moduleNameFromPath, patternCouldMatchPrefix } from './modalias';
-export { profileFromPackage, fullCapMask } from './package';
+export { profileFromPackage, fullCapMask, packageModulesDir } from './package';
 export type { PackageProfileOptions } from './package';

@@ -1,6 +1,7 @@
 /**
  * A host profile for a kernel that is not running here: made from an unpacked kernel package
- * (boot/config-RELEASE and lib/modules/RELEASE/modules.{alias,dep,builtin}), with the process
+ * (boot/config-RELEASE and [usr/]lib/modules/RELEASE/modules.{alias,dep,builtin}; modules may be
+ * plain .ko or .ko.xz/.ko.zst/.ko.gz - only their names matter here), with the process
  * facts of a root shell on a freshly booted machine. Every fact that does not come from the
  * package says "assumed:" in its source.
  */
@@ -12,7 +13,7 @@ import { deriveFamilies, deriveNetlink, filterDeps, lsmsFromList, releaseAtLeast
 import { parseKernelConfig, parseModulesAlias, parseModulesBuiltin, parseModulesDep } from './parse';
 
 export interface PackageProfileOptions {
-  /** The folder the package was unpacked into (holds boot/ and lib/modules/). */
+  /** The folder the package was unpacked into (holds boot/ and lib/modules/ or usr/lib/modules/). */
   root: string;
   /** Kernel release; default: the only folder under lib/modules. */
   release?: string;
@@ -34,8 +35,23 @@ function readIn(root: string, rel: string): { text: string; src: string } {
   return { text: fs.readFileSync(p, 'utf8'), src: rel.startsWith('/') ? rel : `/${rel}` };
 }
 
+/**
+ * Where an unpacked package keeps its modules: lib/modules (up to bookworm) or usr/lib/modules
+ * (merged /usr: trixie on), relative to the package root.
+ */
+export function packageModulesDir(root: string): string {
+  // A lib -> usr/lib link (made for depmod) is not where the package put them.
+  const libIsLink = fs.existsSync(path.join(root, 'lib')) && fs.lstatSync(path.join(root, 'lib')).isSymbolicLink();
+  for (const rel of libIsLink ? ['usr/lib/modules'] : ['lib/modules', 'usr/lib/modules']) {
+    const p = path.join(root, rel);
+    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) return rel;
+  }
+  throw new Error(`${root}: neither lib/modules nor usr/lib/modules (is this an unpacked linux-image package?)`);
+}
+
 export function profileFromPackage(o: PackageProfileOptions): HostProfile {
-  const modulesRoot = path.join(o.root, 'lib', 'modules');
+  const modulesRel = packageModulesDir(o.root);
+  const modulesRoot = path.join(o.root, modulesRel);
   const release = o.release ?? (() => {
     const dirs = fs.readdirSync(modulesRoot);
     if (dirs.length !== 1) throw new Error(`${modulesRoot}: expected exactly one kernel release folder (found ${dirs.join(', ') || 'none'}); pass release`);
@@ -44,7 +60,14 @@ export function profileFromPackage(o: PackageProfileOptions): HostProfile {
   const pkg = `package ${o.origin}`;
   const cfgFile = readIn(o.root, `boot/config-${release}`);
   const config = parseKernelConfig(cfgFile.text);
-  const modDir = `lib/modules/${release}`;
+  const modDir = `${modulesRel}/${release}`;
+  for (const f of ['modules.alias', 'modules.dep']) {
+    if (!fs.existsSync(path.join(o.root, modDir, f))) {
+      // Debian's packages do not ship them: the package's postinst runs depmod on the installed system.
+      throw new Error(`${path.join(o.root, modDir)} has no ${f}: the package ships none (its postinst runs depmod); ` +
+        `make it with "depmod -b ${o.root} ${release}"${modulesRel.startsWith('usr/') ? ' after "ln -s usr/lib ' + path.join(o.root, 'lib') + '" (depmod before kmod 31 looks in lib/modules)' : ''}`);
+    }
+  }
   const aliasFile = readIn(o.root, `${modDir}/modules.alias`);
   const aliases = parseModulesAlias(aliasFile.text, SOCKET_ALIAS_PREFIXES);
   const depFile = readIn(o.root, `${modDir}/modules.dep`);

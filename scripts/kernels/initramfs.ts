@@ -41,9 +41,15 @@ export function extractKernel(deb: string, workDir: string): ExtractedKernel {
     if (r.status !== 0) throw new InfraError('extract', `dpkg-deb -x ${deb} failed (exit ${r.status}): ${tail(r.stderr)}`);
     fs.writeFileSync(marker, new Date().toISOString() + '\n');
   }
+  // Merged /usr (trixie on): the modules are under usr/lib/modules. A lib -> usr/lib link, as on
+  // the installed system, lets depmod -b (kmod 30 looks in <base>/lib/modules) and the rest read
+  // one layout.
+  if (!fs.existsSync(path.join(root, 'lib')) && fs.existsSync(path.join(root, 'usr', 'lib', 'modules'))) {
+    fs.symlinkSync('usr/lib', path.join(root, 'lib'));
+  }
   const mods = path.join(root, 'lib', 'modules');
   const rels = fs.existsSync(mods) ? fs.readdirSync(mods) : [];
-  if (rels.length !== 1) throw new InfraError('extract', `${deb}: expected one folder in lib/modules, found [${rels.join(', ')}]`);
+  if (rels.length !== 1) throw new InfraError('extract', `${deb}: expected one folder in lib/modules or usr/lib/modules, found [${rels.join(', ')}]`);
   const release = rels[0];
   const vmlinuz = path.join(root, 'boot', `vmlinuz-${release}`);
   const config = path.join(root, 'boot', `config-${release}`);
@@ -72,6 +78,34 @@ export function parseModulesAlias(text: string): Array<[string, string]> {
     if (m) out.push([m[1], m[2]]);
   }
   return out;
+}
+
+/** A module file's compression, by extension ('' for a plain .ko). */
+export function moduleCompression(relPath: string): '' | 'gz' | 'xz' | 'zst' {
+  const m = /\.ko\.(gz|xz|zst)$/.exec(relPath);
+  return m ? (m[1] as 'gz' | 'xz' | 'zst') : '';
+}
+
+/**
+ * Whether the guest's modprobe loads a module compressed this way, or the initramfs must hold it
+ * decompressed. busybox's modprobe tries finit_module() on the file (which a kernel takes only
+ * for a plain .ko when called with flags 0), then reads it through its own unpackers: gzip,
+ * bzip2, xz and lzma when built with them - an unxz / gunzip applet shows the unpacker is there -
+ * and never zstd (busybox has no zstd decoder). kmod unpacks what it was built with ("+ZSTD +XZ
+ * -ZLIB" in `kmod --version` on Debian bookworm).
+ */
+export function guestLoads(kind: 'gz' | 'xz' | 'zst', helper: 'busybox' | 'kmod', busyboxApplets: Set<string>, kmodFeatures: string): boolean {
+  if (helper === 'busybox') return kind === 'xz' ? busyboxApplets.has('unxz') : kind === 'gz' ? busyboxApplets.has('gunzip') : false;
+  const feature = { gz: 'ZLIB', xz: 'XZ', zst: 'ZSTD' }[kind];
+  return new RegExp(`\\+${feature}\\b`).test(kmodFeatures);
+}
+
+/** Decompress a module file into `to` with the host's xz / zstd / gzip. */
+function decompressModule(from: string, to: string, kind: 'gz' | 'xz' | 'zst'): void {
+  const tool = { gz: 'gzip', xz: 'xz', zst: 'zstd' }[kind];
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  const r = run('sh', ['-c', `${tool} -dc < "$1" > "$2"`, 'sh', from, to]);
+  if (r.status !== 0) throw new InfraError('initramfs', `${tool} -dc ${from} failed (exit ${r.status}): ${tail(r.stderr)} (is ${tool} installed?)`);
 }
 
 /** Module name as the kernel and modules.alias spell it: basename without .ko*, '-' -> '_'. */
@@ -185,6 +219,10 @@ export interface InitramfsResult {
   output: string;
   bytes: number;
   modules: number;
+  /** How the package's modules were compressed ("plain .ko", "xz", "zst"). */
+  compression: string[];
+  /** Modules the initramfs holds decompressed because the guest's modprobe cannot read them, by kind. */
+  decompressed: Record<string, number>;
 }
 
 /** Files of the package the guest needs to run bin/sockbridge.js. */
@@ -248,7 +286,19 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
   const aliases = parseModulesAlias(fs.readFileSync(path.join(src, 'modules.alias'), 'utf8'));
   const mods = selectModules(dep, aliases);
   const dst = `lib/modules/${kernel.release}`;
-  for (const m of mods) put(root, path.join(dst, m), path.join(src, m));
+  const applets = new Set(list.stdout.split('\n').filter(Boolean).map((a) => path.basename(a)));
+  const kmodFeatures = run('/bin/kmod', ['--version']).stdout;
+  const decompressed: Record<string, number> = {};
+  for (const m of mods) {
+    const kind = moduleCompression(m);
+    if (kind && !guestLoads(kind, inp.modprobe, applets, kmodFeatures)) {
+      // The helper cannot read it: the initramfs holds it as a plain .ko (depmod below lists it so).
+      decompressModule(path.join(src, m), path.join(root, dst, m.replace(/\.(gz|xz|zst)$/, '')), kind);
+      decompressed[kind] = (decompressed[kind] ?? 0) + 1;
+    } else {
+      put(root, path.join(dst, m), path.join(src, m));
+    }
+  }
   for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
     if (fs.existsSync(path.join(src, f))) put(root, path.join(dst, f), path.join(src, f));
   }
@@ -272,5 +322,6 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
     { timeoutMs: 600_000 });
   if (c.status !== 0) throw new InfraError('initramfs', `cpio/gzip of ${root} failed: ${tail(c.stderr)}`);
   fs.renameSync(tmp, inp.output);
-  return { output: inp.output, bytes: fs.statSync(inp.output).size, modules: mods.length };
+  const kinds = [...new Set(mods.map(moduleCompression))].map((k) => k || 'plain .ko');
+  return { output: inp.output, bytes: fs.statSync(inp.output).size, modules: mods.length, compression: kinds, decompressed };
 }

@@ -11,7 +11,9 @@
  * could not be fetched, built or booted, or a guest job crashed (the machine room failed - not
  * a verdict on the model); 2 wins when both happen. Options:
  *
- *   --kernels debian-6.1-generic,debian-6.1-cloud   which kernels (default: both)
+ *   --kernels ID,ID  which kernels (KNOWN_KERNELS in apt.ts: debian-{5.10,6.1,6.12}-{generic,cloud});
+ *                    default: the machine's own suite's two, debian-6.1-generic and debian-6.1-cloud
+ *   --all            every known kernel
  *   --cpus N         guest CPUs (default 1)        --parallel N  kernels booted at once (default: host CPUs / cpus)
  *   --timeout S      hard limit per boot in seconds (default 1200)
  *   --memory MB      guest memory (default 1024)   --accel kvm|tcg  skip the KVM probe
@@ -22,12 +24,12 @@
  *   --probe-only     run only the calibration job (timings), not the sweep
  *   --job [user:]NAME=CMD  also run CMD (as root, or as nobody) in the guest first (experiments;
  *                    output in out/kernels/<kernel>/NAME.out)
- *   --abi N          use linux-image-6.1.0-N-* instead of the archive's current N
+ *   --abi V          the package whose kernel version has V (6.1.0-V, 6.12.V+deb13) instead of the archive's current one
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { discoverAbi, ensureHostPackages, fetchDeb, InfraError, KernelSpec, KNOWN_KERNELS, packageName } from './apt';
+import { defaultKernels, ensureHostPackages, fetchKernel, InfraError, kernelCacheRoot, KernelSpec, KNOWN_KERNELS } from './apt';
 import { buildInitramfs, extractKernel, GuestJob, snapshotPackage } from './initramfs';
 import { Accel, boot, consoleTail, probeKvm } from './qemu';
 import { KernelOutcome, writeSummary } from './summary';
@@ -55,14 +57,14 @@ interface Options {
   keep: boolean;
   reanalyse: boolean;
   /** Force the package ABI number N instead of asking apt-cache. */
-  abi?: number;
+  abi?: string;
   modprobe: 'busybox' | 'kmod';
   /** Extra root jobs (--job NAME=COMMAND), for experiments. */
   extraJobs: GuestJob[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { kernels: [...KNOWN_KERNELS], cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, quick: false, keep: false, reanalyse: false, extraJobs: [], modprobe: 'busybox' };
+  const o: Options = { kernels: defaultKernels(), cpus: 1, parallel: 0, timeoutS: 1200, memoryMb: 1024, probeOnly: false, quick: false, keep: false, reanalyse: false, extraJobs: [], modprobe: 'busybox' };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got "${v ?? ''}"`);
@@ -81,6 +83,7 @@ function parseArgs(argv: string[]): Options {
         if (o.kernels.length === 0) throw new Error('--kernels needs at least one kernel');
         break;
       }
+      case '--all': o.kernels = [...KNOWN_KERNELS]; break;
       case '--cpus': o.cpus = num(a, argv[++i], 1); break;
       case '--parallel': o.parallel = num(a, argv[++i], 1); break;
       case '--timeout': o.timeoutS = num(a, argv[++i], 10); break;
@@ -95,7 +98,12 @@ function parseArgs(argv: string[]): Options {
       case '--quick': o.quick = true; break;
       case '--keep': o.keep = true; break;
       case '--reanalyse': o.reanalyse = true; break;
-      case '--abi': o.abi = num(a, argv[++i], 1); break;
+      case '--abi': {
+        const v = argv[++i] ?? '';
+        if (!/^[0-9][0-9A-Za-z.+~-]*$/.test(v)) throw new Error(`--abi needs a kernel version part such as 50 or 118, got "${v}"`);
+        o.abi = v;
+        break;
+      }
       case '--modprobe': {
         const v = argv[++i];
         if (v !== 'busybox' && v !== 'kmod') throw new Error(`--modprobe must be busybox or kmod, got "${v ?? ''}"`);
@@ -124,7 +132,7 @@ Promise<KernelOutcome> {
   const outDir = path.join(ROOT, 'out', 'kernels', spec.id);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const cacheDir = path.join(ROOT, '.cache', 'kernels');
+  const cacheDir = kernelCacheRoot(ROOT);
   const outcome: KernelOutcome = { id: spec.id, outDir, phases: {} };
   const phase = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
     const t0 = Date.now();
@@ -135,16 +143,19 @@ Promise<KernelOutcome> {
     }
   };
   try {
-    const abi = o.abi ?? discoverAbi(spec);
-    outcome.package = packageName(spec, abi);
-    const deb = await phase('download', () => fetchDeb(outcome.package!, cacheDir, (s) => log(`${spec.id}: ${s}`)));
+    const got = await phase('download', () => fetchKernel(spec, cacheDir, (s) => log(`${spec.id}: ${s}`), o.abi));
+    outcome.package = got.pkg;
+    if (got.skipped.length) outcome.packageNote = `newer packages could not be downloaded: ${got.skipped.join('; ')}`;
+    const deb = got.deb;
     const k = await phase('extract', () => extractKernel(deb, path.join(cacheDir, 'extracted')));
     outcome.release = k.release;
     const ir = await phase('initramfs', () => buildInitramfs({
       kernel: k, packageRoot: pkg, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, modprobe: o.modprobe,
       stageDir: path.join(runDir, 'stage', spec.id), output: path.join(runDir, `${spec.id}.cpio.gz`),
     }));
-    log(`${spec.id}: ${k.release}, initramfs ${(ir.bytes / 1e6).toFixed(1)} MB with ${ir.modules} modules`);
+    const dec = Object.entries(ir.decompressed).map(([kind, n]) => `${n} .ko.${kind} decompressed`).join(', ');
+    outcome.modules = `${ir.modules} modules (${ir.compression.join(', ')}${dec ? `; ${dec} for ${o.modprobe}'s modprobe` : `; ${o.modprobe}'s modprobe loads them as shipped`})`;
+    log(`${spec.id}: ${k.release}, initramfs ${(ir.bytes / 1e6).toFixed(1)} MB with ${outcome.modules}`);
     const a = await accel(k.vmlinuz);
     outcome.accel = a.accel;
     log(`${spec.id}: booting under ${a.accel} with ${o.cpus} CPU(s), ${o.memoryMb} MB, limit ${o.timeoutS} s`);
@@ -233,7 +244,7 @@ async function main(): Promise<number> {
   const jobs = [...o.extraJobs, ...guestJobs(useSweep, o.quick ? QUICK_MATRIX : SWEEP_MATRIX)];
   // This run's own folder (package snapshot, initramfs staging), removed at the end: another run
   // (or engineer) may use .cache/kernels at the same time; the .debs there are shared.
-  const runDir = path.join(ROOT, '.cache', 'kernels', `run-${process.pid}`);
+  const runDir = path.join(kernelCacheRoot(ROOT), `run-${process.pid}`);
   let accelP: Promise<{ accel: Accel; why: string }> | undefined;
   // The first kernel to get there probes KVM; all kernels then share its answer.
   const accel = (vmlinuz: string): Promise<{ accel: Accel; why: string }> => {

@@ -23,6 +23,10 @@ export interface KernelOutcome {
   id: string;
   outDir: string;
   package?: string;
+  /** The modules in the initramfs: how many, how compressed, and what was decompressed for the guest. */
+  modules?: string;
+  /** Why the package is not the archive's newest (a mirror that lacked its file). */
+  packageNote?: string;
   release?: string;
   accel?: Accel;
   /** Seconds spent per phase (download, extract, initramfs, boot, compare). */
@@ -53,6 +57,7 @@ function cell(o: KernelOutcome, row: string): string {
   }
   if (row === 'package') return o.package ?? '-';
   if (row === 'release') return o.release ?? '-';
+  if (row === 'initramfs modules') return o.modules ?? '-';
   if (row === 'accel') return o.accel ?? '-';
   if (row === 'kernel boot (guest uptime at /init)') return o.readyUptime !== undefined ? `${o.readyUptime.toFixed(1)} s` : '-';
   if (row.startsWith('families ')) {
@@ -90,7 +95,7 @@ function cell(o: KernelOutcome, row: string): string {
 }
 
 function rowsFor(outcomes: KernelOutcome[]): string[] {
-  const rows = ['status', 'package', 'release', 'accel', 'kernel boot (guest uptime at /init)'];
+  const rows = ['status', 'package', 'release', 'initramfs modules', 'accel', 'kernel boot (guest uptime at /init)'];
   const phases = new Set<string>();
   const jobs = new Set<string>();
   const agree = new Set<string>();
