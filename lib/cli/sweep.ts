@@ -2,7 +2,7 @@
  * sweep: a matrix of calls down both roads, in one or more variants, with reports.
  */
 import * as fs from 'fs';
-import type { SocketCase, Verdict } from '../types';
+import type { HostProfile, SocketCase, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, intOpt, choiceOpt, UsageError, type OptionSpec, type Parsed } from './args';
 import { EnvironmentError, requireProcfs, type Io } from './main';
 import { styleFor } from './explain';
@@ -13,7 +13,7 @@ import { addVerdict, newTally, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
 import { VARIANTS, variantByName, spawnWorker, type VariantSpec } from '../sweep/variants';
 import {
-  jsonlCase, jsonlCounters, jsonlHeader, jsonlSummary, junitReport, htmlReport,
+  jsonlCase, jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport, htmlReport,
   textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
 } from '../sweep/report';
 import { oneScreenReport, type Screen } from '../sweep/report-text';
@@ -205,7 +205,10 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const started = Date.now();
   try {
     if (format === 'jsonl') {
-      out.write(jsonlHeader({ matrix: plan.matrixText, cases: plan.count, variants: run.map((v) => v.name), skipped, started: new Date(started).toISOString() }) + '\n');
+      out.write(jsonlHeader({
+        matrix: plan.matrixText, cases: plan.count, variants: run.map((v) => v.name), skipped, started: new Date(started).toISOString(),
+        host: jsonlHost(), batch: plan.batch,
+      }) + '\n');
     }
     for (const v of run) {
       if (stopRequested) break;
@@ -216,6 +219,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
         await sweepInProcess(plan, t, v.name, {
           onVerdict: onCase ? (verdict, i) => onCase(jsonlCase(v.name, i, verdict)) : undefined,
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
+          onProfile: onCase ? (prof) => onCase(jsonlProfile(v.name, prof)) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
         }, {}, flag(p, 'kernel-trace'));
       } else {
@@ -279,6 +283,8 @@ function textReport(tallies: VariantTally[], skipped: string[], plan: Plan, seco
 }
 
 interface InProcessHooks {
+  /** The profile the model starts from, before the first case. */
+  onProfile?: (p: HostProfile) => void;
   onVerdict?: (v: Verdict, index: number) => void;
   onCounters?: (c: unknown) => void;
   onProgress?: (done: number) => void;
@@ -287,6 +293,7 @@ interface InProcessHooks {
 /** The sweep in this process: gather the profile here (these creds, these namespaces). */
 export async function sweepInProcess(plan: Plan, t: VariantTally, variant: string, hooks: InProcessHooks, extra: Partial<SweepOptions> = {}, kernelTrace = false): Promise<void> {
   const profile = gatherHostProfile();
+  hooks.onProfile?.(profile);
   const netnsPrivate = variant === 'netns' || variant === 'userns';
   let trace: KernelTrace | undefined;
   if (kernelTrace) {
@@ -360,6 +367,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       profile.limits.nofileSoft = { value: soft, source: 'setrlimit(2) by the rlimit variant' };
       // No new fd fits, so /proc cannot be read during the sweep: the fd table is frozen.
       profile.limits.openFds = { value: profileFds, source: '/proc/self/fd before the limit was set' };
+      if (emit) write(jsonlProfile(variant, profile));
       const outcome = await runSweep(plan.cases(), {
         profile, batchSize: plan.batch, closeThreads: plan.closeThreads, counters: 'off',
         frozenFdTable: true, procNet: false,
@@ -371,6 +379,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       t.notes.push(`RLIMIT_NOFILE soft limit ${soft} with fds ${compactFds(profileFds)} open`);
     } else {
       await sweepInProcess(plan, t, variant, {
+        onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,
         onVerdict: emit ? (v, i) => write(jsonlCase(variant, i, v)) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
         onProgress: (d) => process.stderr.write(`@progress ${d}\n`),

@@ -4,7 +4,7 @@
  *
  * Writers return strings or lines; the CLI decides where they go.
  */
-import type { FieldDiff, Observation, Prediction, Step, Verdict } from '../types';
+import type { FieldDiff, HostProfile, Observation, Prediction, Step, Verdict } from '../types';
 import { domainName, errnoName, callName, resultText } from '../abi/names';
 import { SOCK } from '../abi/constants';
 import type { CellStats, VariantTally } from './tally';
@@ -44,6 +44,21 @@ export function jsonlCase(variant: string, index: number, v: Verdict): string {
   const d = v.kind === 'MATCH' ? undefined : decidingStep(v.prediction);
   if (d) rec.deciding = { fn: d.fn, what: d.what, ...(d.fact ? { fact: d.fact } : {}) };
   return JSON.stringify(rec);
+}
+
+/**
+ * The host profile a variant's model started from (what `sockbridge host --json` writes), one line
+ * before the variant's first case: with it a report alone is enough to re-derive every case's
+ * modelled path later (`sockbridge diff`), on any machine.
+ */
+export function jsonlProfile(variant: string, profile: HostProfile): string {
+  return JSON.stringify({ kind: 'profile', variant, profile });
+}
+
+/** Who ran the sweep, for the header: the node name, kernel release and architecture (uname -n -r -m). */
+export function jsonlHost(): { nodename: string; release: string; machine: string } {
+  const os = require('os') as typeof import('os');
+  return { nodename: os.hostname(), release: os.release(), machine: os.machine() };
 }
 
 export function jsonlCounters(variant: string, c: unknown): string {
