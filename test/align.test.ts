@@ -1,8 +1,11 @@
 import { strict as assert } from 'assert';
-import { alignCase, type AlignEnv } from '../lib/bridge/align';
+import * as path from 'path';
+import { alignCase, alignEnvFromProfile, type AlignEnv } from '../lib/bridge/align';
+import { loadProfile } from '../lib/host';
 import type { Observation, Prediction } from '../lib/types';
 
 const env: AlignEnv = { fsuid: 0, fsgid: 0, policy: null };
+const profile = loadProfile(path.join(__dirname, '..', '..', 'test', 'fixtures', 'profiles', 'debian-6.1-cloud.json'));
 const c = { domain: 1, type: 1 | 0o2000000, protocol: 0 };
 
 function predicted(over: Partial<NonNullable<Prediction['facts']>> = {}): Prediction {
@@ -45,6 +48,17 @@ describe('bridge/align: field by field', () => {
     const v = alignCase(predicted(), observed({ stat: { mode: 0o140777, uid: 0, gid: 0, ino: 999 } }), env);
     assert.equal(v.kind, 'MISMATCH');
     assert.equal(v.diffs[0].field, 'link');
+  });
+
+  it('expects fdinfo\'s ino: line only from 5.14 on (Debian 5.10 has none: the addon reports -1)', () => {
+    const noIno = observed({ fdinfo: { pos: 0, flags: 0o2000002, mntId: 10, ino: -1, extra: {} } });
+    const release = (r: string): AlignEnv => ({ ...alignEnvFromProfile({ ...profile, kernel: { ...profile.kernel, release: { value: r, source: 'test' } } }), policy: null });
+    assert.equal(release('5.10.0-43-cloud-amd64').fdinfoIno, false);
+    assert.equal(release('5.14.0').fdinfoIno, true);
+    assert.equal(alignCase(predicted(), noIno, release('5.10.0-43-cloud-amd64')).kind, 'MATCH');
+    assert.equal(alignCase(predicted(), observed(), release('5.10.0-43-cloud-amd64')).kind, 'MISMATCH');
+    assert.equal(alignCase(predicted(), noIno, release('6.1.0-50-amd64')).kind, 'MISMATCH');
+    assert.equal(alignCase(predicted(), noIno, { ...env, fdinfoIno: null }).kind, 'MATCH');
   });
 
   it('compares errnos by number, and a failure against a success', () => {

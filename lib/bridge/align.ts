@@ -7,6 +7,7 @@
 import type { FieldDiff, HostProfile, Observation, Prediction, SocketResult, Verdict, VerdictKind } from '../types';
 import { O_CLOEXEC, O_NONBLOCK } from '../abi/constants';
 import { errnoName } from '../abi/names';
+import { compareRelease, parseRelease } from '../kernel/release';
 
 const FD_CLOEXEC = 1;
 /** sock_alloc(): inode->i_mode = S_IFSOCK | S_IRWXUGO. */
@@ -27,6 +28,12 @@ export interface AlignEnv {
   fsgid: number | null;
   /** A reason the model cannot see everything (active seccomp filter, LSM with socket hooks), or null. */
   policy: string | null;
+  /**
+   * Whether /proc/PID/fdinfo/N has an "ino:" line: since 5.14 (fs/proc/fd.c seq_show, commit
+   * "procfs/dmabuf: add inode number to /proc/*\/fdinfo"); measured absent on Debian's 5.10, present
+   * on 6.1 and 6.12. null when the release is unknown (either is accepted). Optional: true if absent.
+   */
+  fdinfoIno?: boolean | null;
 }
 
 export function alignEnvFromProfile(p: HostProfile): AlignEnv {
@@ -34,10 +41,12 @@ export function alignEnvFromProfile(p: HostProfile): AlignEnv {
   if (p.security.seccomp.value === 2) reasons.push('a seccomp filter is active (Seccomp: 2)');
   const lsms = (p.security.lsms.value ?? []).filter((l) => POLICY_LSMS.has(l));
   if (lsms.length) reasons.push(`LSMs with socket_create hooks are active (${lsms.join(', ')})`);
+  const rel = p.kernel.release.value === null ? null : parseRelease(p.kernel.release.value);
   return {
     fsuid: p.creds.fsuid.value,
     fsgid: p.creds.fsgid.value,
     policy: reasons.length ? reasons.join('; ') : null,
+    fdinfoIno: rel === null ? null : compareRelease(rel, '5.14') >= 0,
   };
 }
 
@@ -88,11 +97,17 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
       // predicts the link's shape and that the three views of the inode agree.
       const linkIno = obs.link ? /^socket:\[(\d+)\]$/.exec(obs.link) : null;
       const ino = linkIno ? Number(linkIno[1]) : NaN;
-      const consistent = linkIno !== null && obs.stat?.ino === ino && obs.fdinfo?.ino === ino;
+      const fdinfoIno = env.fdinfoIno === undefined ? true : env.fdinfoIno;
+      // Before 5.14 fdinfo has no ino: line (the addon reports -1 for a missing line).
+      const fdinfoOk = fdinfoIno === true ? obs.fdinfo?.ino === ino
+        : fdinfoIno === false ? obs.fdinfo !== undefined && obs.fdinfo.ino < 0
+        : obs.fdinfo?.ino === ino || (obs.fdinfo !== undefined && obs.fdinfo.ino < 0);
+      const consistent = linkIno !== null && obs.stat?.ino === ino && fdinfoOk;
       if (!consistent) {
         diffs.push({
           field: 'link',
-          predicted: 'socket:[<ino>] with fstat and fdinfo showing the same inode',
+          predicted: fdinfoIno === false ? 'socket:[<ino>] with fstat showing the same inode, and no ino: line in fdinfo (before 5.14)'
+            : 'socket:[<ino>] with fstat and fdinfo showing the same inode',
           observed: `${obs.link ?? '(none)'} (fstat ino ${obs.stat?.ino ?? '?'}, fdinfo ino ${obs.fdinfo?.ino ?? '?'})`,
         });
       }

@@ -100,7 +100,8 @@ function observedRecord(o: Observation): Record<string, unknown> {
     nonblock: o.flFlags === undefined ? null : (o.flFlags & 0o4000) !== 0,
     fdinfoFlags: o.fdinfo ? '0' + o.fdinfo.flags.toString(8) : null,
     soDomain: o.soDomain ?? null, soType: o.soType ?? null, soProtocol: o.soProtocol ?? null,
-    link: o.link ?? null, ino: o.stat?.ino ?? null, mode: o.stat ? '0' + o.stat.mode.toString(8) : null,
+    link: o.link ?? null, ino: o.stat?.ino ?? null, fdinfoIno: o.fdinfo ? (o.fdinfo.ino >= 0 ? o.fdinfo.ino : null) : null,
+    mode: o.stat ? '0' + o.stat.mode.toString(8) : null,
     uid: o.stat?.uid ?? null, gid: o.stat?.gid ?? null,
     protoName: o.protoName ?? null, procNet: o.procNet === undefined ? null : o.procNet?.table ?? null,
   };

@@ -56,7 +56,7 @@ export interface CaseRecord {
   observed: {
     errno?: number; fd?: number; cloexec?: boolean | null; nonblock?: boolean | null; fdinfoFlags?: string | null;
     soDomain?: number | null; soType?: number | null; soProtocol?: number | null; link?: string | null;
-    ino?: number | null; mode?: string | null; uid?: number | null; gid?: number | null;
+    ino?: number | null; fdinfoIno?: number | null; mode?: string | null; uid?: number | null; gid?: number | null;
     protoName?: string | null; procNet?: string | null;
   };
   diffs?: Array<{ field: string; predicted: unknown; observed: unknown }>;
@@ -98,8 +98,9 @@ export function observationFromRecord(r: CaseRecord): Observation {
     errno: 0,
     fd: o.fd,
     link: o.link ?? undefined,
+    // fdinfo's own ino: line (null: none, before 5.14); reports older than that field repeat fstat's.
     fdinfo: o.fdinfoFlags != null && ino !== undefined
-      ? { pos: 0, flags: parseInt(o.fdinfoFlags, 8), mntId: 0, ino, extra: {} } : undefined,
+      ? { pos: 0, flags: parseInt(o.fdinfoFlags, 8), mntId: 0, ino: o.fdinfoIno === undefined ? ino : o.fdinfoIno ?? -1, extra: {} } : undefined,
     stat: o.mode != null && ino !== undefined && o.uid != null && o.gid != null
       ? { mode: parseInt(o.mode, 8), uid: o.uid, gid: o.gid, ino } : undefined,
     fdFlags: o.cloexec == null ? undefined : o.cloexec ? 1 : 0,
