@@ -10,6 +10,7 @@
  */
 import * as os from 'os';
 import { AF, SOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_TYPE_MASK, IPPROTO, NETLINK, ETH_P, htons } from './constants';
+import { type Abi, errnoIn } from './arch';
 
 export const INT32_MIN = -0x80000000;
 export const INT32_MAX = 0x7fffffff;
@@ -39,13 +40,31 @@ export function domainName(domain: number): string {
   return afByNumber.get(domain) ?? String(domain);
 }
 
-/** strace's rendering of the type argument: base type, then flag names, then leftover bits in hex. */
-export function typeName(type: number): string {
+/** SOCK_* names by this ABI's numbers (strace prints the swapped pair on mips). */
+const sockByNumberFor = new Map<string, Map<number, string>>();
+function sockNames(abi: Abi): Map<number, string> {
+  let m = sockByNumberFor.get(abi.name);
+  if (!m) {
+    m = new Map<number, string>();
+    for (const [k, v] of Object.entries(abi.sockTypes)) m.set(v, k);
+    sockByNumberFor.set(abi.name, m);
+  }
+  return m;
+}
+
+/**
+ * strace's rendering of the type argument: base type, then flag names, then leftover bits in
+ * hex. With an ABI, in that ABI's numbers (mips: 2 is SOCK_STREAM, 0x80 SOCK_NONBLOCK).
+ */
+export function typeName(type: number, abi?: Abi): string {
+  const names = abi && !abi.generic ? sockNames(abi) : sockByNumber;
+  const cloexec = abi ? abi.SOCK_CLOEXEC : SOCK_CLOEXEC;
+  const nonblock = abi ? abi.SOCK_NONBLOCK : SOCK_NONBLOCK;
   const base = type & SOCK_TYPE_MASK;
   let rest = type & ~SOCK_TYPE_MASK;
-  const parts: string[] = [sockByNumber.get(base) ?? String(base)];
-  if (rest & SOCK_CLOEXEC) { parts.push('SOCK_CLOEXEC'); rest &= ~SOCK_CLOEXEC; }
-  if (rest & SOCK_NONBLOCK) { parts.push('SOCK_NONBLOCK'); rest &= ~SOCK_NONBLOCK; }
+  const parts: string[] = [names.get(base) ?? String(base)];
+  if (rest & cloexec) { parts.push('SOCK_CLOEXEC'); rest &= ~cloexec; }
+  if (rest & nonblock) { parts.push('SOCK_NONBLOCK'); rest &= ~nonblock; }
   if (rest) parts.push(hexFlags(rest));
   return parts.join('|');
 }
@@ -66,8 +85,8 @@ export function protocolName(domain: number, protocol: number): string {
   return String(protocol);
 }
 
-export function callName(domain: number, type: number, protocol: number): string {
-  return `socket(${domainName(domain)}, ${typeName(type)}, ${protocolName(domain, protocol)})`;
+export function callName(domain: number, type: number, protocol: number, abi?: Abi): string {
+  return `socket(${domainName(domain)}, ${typeName(type, abi)}, ${protocolName(domain, protocol)})`;
 }
 
 // ---------------------------------------------------------------------------
@@ -77,7 +96,22 @@ export function callName(domain: number, type: number, protocol: number): string
 /** glibc's names where Node's differ (95: Node says ENOTSUP, glibc and strace EOPNOTSUPP). */
 const errnoPreferred: Record<number, string> = { 95: 'EOPNOTSUPP', 11: 'EAGAIN' };
 
-export function errnoName(errno: number): string {
+/** errno names by this ABI's numbers. */
+const errnoByNumberFor = new Map<string, Map<number, string>>();
+
+/** The errno's name as strace prints it; with an ABI, `errno` is in that ABI's numbering. */
+export function errnoName(errno: number, abi?: Abi): string {
+  if (abi && !abi.generic) {
+    let m = errnoByNumberFor.get(abi.name);
+    if (!m) {
+      m = new Map<number, string>();
+      // Prefer the generic table's spelling where a number has two names (EDEADLOCK = EDEADLK elsewhere).
+      for (const [k, v] of Object.entries(abi.errnos)) if (!m.has(v) || k === 'EDEADLK') m.set(v, k);
+      errnoByNumberFor.set(abi.name, m);
+    }
+    if (errno === 0) return 'OK';
+    return m.get(errno) ?? `E${errno}`;
+  }
   if (errno === 0) return 'OK';
   if (errnoPreferred[errno]) return errnoPreferred[errno];
   try {
@@ -89,7 +123,9 @@ export function errnoName(errno: number): string {
 }
 
 const errnoText: Record<number, string> = {};
-export function errnoMessage(errno: number): string {
+/** strerror() text; with an ABI, `errno` is in that ABI's numbering. */
+export function errnoMessage(errno: number, abi?: Abi): string {
+  if (abi && !abi.generic) errno = errnoIn(abi, errno);
   if (errno in errnoText) return errnoText[errno];
   let text = `errno ${errno}`;
   try {
@@ -102,21 +138,25 @@ export function errnoMessage(errno: number): string {
   return text;
 }
 
-/** errno number from a name ("EPERM", "ENOTSUP", "EOPNOTSUPP") or a number; undefined if unknown. */
-export function errnoFromName(name: string): number | undefined {
+/** errno number from a name ("EPERM", "ENOTSUP", "EOPNOTSUPP") or a number; undefined if unknown. With an ABI, its number. */
+export function errnoFromName(name: string, abi?: Abi): number | undefined {
   const up = name.trim().toUpperCase();
   if (/^\d+$/.test(up)) return Number(up);
+  if (abi && !abi.generic) {
+    const n = up === 'ENOTSUP' ? 'EOPNOTSUPP' : up === 'EWOULDBLOCK' ? 'EAGAIN' : up;
+    return abi.errnos[n];
+  }
   if (up === 'EOPNOTSUPP' || up === 'ENOTSUP') return 95;
   if (up === 'EWOULDBLOCK') return 11;
   const c = (os.constants.errno as Record<string, number>)[up];
   return typeof c === 'number' ? c : undefined;
 }
 
-/** strace's result column: "= 3" or "= -1 EPERM (Operation not permitted)". */
-export function resultText(r: { fd?: number; errno?: number }): string {
+/** strace's result column: "= 3" or "= -1 EPERM (Operation not permitted)"; with an ABI, errno in its numbering. */
+export function resultText(r: { fd?: number; errno?: number }, abi?: Abi): string {
   if (r.fd !== undefined) return `= ${r.fd}`;
   const e = r.errno ?? 0;
-  return `= -1 ${errnoName(e)} (${errnoMessage(e)})`;
+  return `= -1 ${errnoName(e, abi)} (${errnoMessage(e, abi)})`;
 }
 
 // ---------------------------------------------------------------------------
@@ -158,17 +198,20 @@ export function parseDomain(text: string): number {
   throw new NameError(`domain: unknown name "${text}"${suggest(up, [...Object.keys(AF), ...Object.keys(afAliases)], 'AF_')}; a number 0..2147483647 is accepted too`);
 }
 
-/** SOCK_STREAM|SOCK_CLOEXEC, STREAM, 1|0x80000, 0x80801 ... */
-export function parseType(text: string): number {
+/** SOCK_STREAM|SOCK_CLOEXEC, STREAM, 1|0x80000, 0x80801 ...; with an ABI, names take its numbers (mips: SOCK_STREAM = 2). */
+export function parseType(text: string, abi?: Abi): number {
+  const types: Record<string, number> = abi ? abi.sockTypes : SOCK;
+  const cloexec = abi ? abi.SOCK_CLOEXEC : SOCK_CLOEXEC;
+  const nonblock = abi ? abi.SOCK_NONBLOCK : SOCK_NONBLOCK;
   const parts = text.split('|').map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length === 0) throw new NameError(`type: empty; give a SOCK_* name or a number, e.g. SOCK_STREAM|SOCK_CLOEXEC`);
   let v = 0;
   for (const p of parts) {
     if (isNumeric(p)) { v |= parseInt32(p, 'type'); continue; }
     const up = p.toUpperCase();
-    if (up === 'SOCK_CLOEXEC' || up === 'CLOEXEC') { v |= SOCK_CLOEXEC; continue; }
-    if (up === 'SOCK_NONBLOCK' || up === 'NONBLOCK') { v |= SOCK_NONBLOCK; continue; }
-    const t = lookup(SOCK, 'SOCK_', up);
+    if (up === 'SOCK_CLOEXEC' || up === 'CLOEXEC') { v |= cloexec; continue; }
+    if (up === 'SOCK_NONBLOCK' || up === 'NONBLOCK') { v |= nonblock; continue; }
+    const t = lookup(types, 'SOCK_', up);
     if (t === undefined) {
       throw new NameError(`type: unknown name "${p}"${suggest(up, [...Object.keys(SOCK), 'SOCK_CLOEXEC', 'SOCK_NONBLOCK'], 'SOCK_')}`);
     }

@@ -8,6 +8,7 @@ import type { FieldDiff, HostProfile, Observation, Prediction, SocketResult, Ver
 import { O_CLOEXEC, O_NONBLOCK } from '../abi/constants';
 import { errnoName } from '../abi/names';
 import { compareRelease, parseRelease } from '../kernel/release';
+import { type Abi, abiForMachine } from '../abi/arch';
 
 const FD_CLOEXEC = 1;
 /** sock_alloc(): inode->i_mode = S_IFSOCK | S_IRWXUGO. */
@@ -34,6 +35,11 @@ export interface AlignEnv {
    * on 6.1 and 6.12. null when the release is unknown (either is accepted). Optional: true if absent.
    */
   fdinfoIno?: boolean | null;
+  /**
+   * The caller's ABI: observations (errno, F_GETFL, fdinfo flags, SO_TYPE) are in its numbers,
+   * as the model's predictions are. Absent: x86_64 (the generic numbers).
+   */
+  abi?: Abi;
 }
 
 export function alignEnvFromProfile(p: HostProfile): AlignEnv {
@@ -47,7 +53,16 @@ export function alignEnvFromProfile(p: HostProfile): AlignEnv {
     fsgid: p.creds.fsgid.value,
     policy: reasons.length ? reasons.join('; ') : null,
     fdinfoIno: rel === null ? null : compareRelease(rel, '5.14') >= 0,
+    abi: abiOrGeneric(p.kernel.machine.value),
   };
+}
+
+function abiOrGeneric(machine: string | null): Abi | undefined {
+  try {
+    return abiForMachine(machine);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -61,9 +76,9 @@ export function sameResult(a: SocketResult, obs: Observation): boolean {
   return obs.errno === 0 && a.fd === obs.fd;
 }
 
-export function resultLabel(r: SocketResult | Observation): string {
-  if ('case' in r) return r.errno === 0 ? `fd ${r.fd}` : errnoName(r.errno);
-  return r.errno !== undefined ? errnoName(r.errno) : `fd ${r.fd}`;
+export function resultLabel(r: SocketResult | Observation, abi?: Abi): string {
+  if ('case' in r) return r.errno === 0 ? `fd ${r.fd}` : errnoName(r.errno, abi);
+  return r.errno !== undefined ? errnoName(r.errno, abi) : `fd ${r.fd}`;
 }
 
 export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Verdict {
@@ -75,20 +90,21 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
   const observedOk = obs.errno === 0;
   if (!predictedOk || !observedOk) {
     if (predictedOk !== observedOk || p.errno !== obs.errno) {
-      diffs.push({ field: 'result', predicted: resultLabel(p), observed: resultLabel(obs) });
+      diffs.push({ field: 'result', predicted: resultLabel(p, env.abi), observed: resultLabel(obs, env.abi) });
     }
   } else {
     fields = SOCKET_FIELDS;
     const f = pred.facts;
     if (!f) {
-      diffs.push({ field: 'facts', predicted: 'no facts predicted for a new socket', observed: resultLabel(obs) });
+      diffs.push({ field: 'facts', predicted: 'no facts predicted for a new socket', observed: resultLabel(obs, env.abi) });
     } else {
       const d = (field: string, predicted: unknown, observed: unknown) => {
         if (predicted !== observed) diffs.push({ field, predicted, observed });
       };
       d('fd', f.fd, obs.fd);
       d('cloexec', f.cloexec, obs.fdFlags === undefined ? undefined : (obs.fdFlags & FD_CLOEXEC) !== 0);
-      d('nonblock', f.nonblock, obs.flFlags === undefined ? undefined : (obs.flFlags & O_NONBLOCK) !== 0);
+      const oNonblock = env.abi ? env.abi.O_NONBLOCK : O_NONBLOCK;
+      d('nonblock', f.nonblock, obs.flFlags === undefined ? undefined : (obs.flFlags & oNonblock) !== 0);
       d('fdinfo.flags', octal(f.fdinfoFlags), obs.fdinfo ? octal(obs.fdinfo.flags) : undefined);
       d('SO_DOMAIN', f.soDomain, obs.soDomain);
       d('SO_TYPE', f.soType, obs.soType);

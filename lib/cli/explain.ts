@@ -6,7 +6,8 @@
 import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
 import { EnvironmentError, requireProcfs, type Io } from './main';
-import { parseDomain, parseType, parseProtocol, callName, resultText } from '../abi/names';
+import { parseDomain, parseType, parseProtocol, callName, resultText, typeName } from '../abi/names';
+import { type Abi, abiForMachine } from '../abi/arch';
 import { KernelModel } from '../kernel';
 import { gatherHostProfile, loadProfile } from '../host';
 import { SOCKET_FIELDS } from '../bridge/align';
@@ -33,12 +34,12 @@ const COMPARE_OPTS: Record<string, OptionSpec> = {
   help: EXPLAIN_OPTS.help,
 };
 
-export function parseCase(pos: string[], command: string): SocketCase {
+export function parseCase(pos: string[], command: string, abi?: Abi): SocketCase {
   if (pos.length < 2 || pos.length > 3) {
     throw new UsageError(`${command} takes DOMAIN TYPE [PROTOCOL], e.g. "sockbridge ${command} AF_INET SOCK_STREAM IPPROTO_TCP" (got ${pos.length} argument${pos.length === 1 ? '' : 's'})`);
   }
   const domain = parseDomain(pos[0]);
-  const type = parseType(pos[1]);
+  const type = parseType(pos[1], abi);
   const protocol = pos.length === 3 ? parseProtocol(pos[2], domain) : 0;
   return { domain, type, protocol };
 }
@@ -50,12 +51,12 @@ export function styleFor(p: { options: Map<string, string[]> }, io: Io): TextSty
 }
 
 /** The ordered trace as a table, the deciding step marked; host facts as indented lines under their step. */
-export function traceTable(pred: Prediction, style: TextStyle, agreement?: TraceAgreement): string {
+export function traceTable(pred: Prediction, style: TextStyle, agreement?: TraceAgreement, abi?: Abi): string {
   const rows: string[][] = [['', '#', 'kernel function', 'what it checked or did', 'outcome']];
   const under: string[][] = [[]];
   pred.trace.forEach((s: Step, i: number) => {
     const mark = i === pred.deciding ? bold(style, '→') : '';
-    const outcome = s.outcome === 'fail' ? red(style, `${s.errno !== undefined ? errName(s.errno) : 'fail'}`)
+    const outcome = s.outcome === 'fail' ? red(style, `${s.errno !== undefined ? errName(s.errno, abi) : 'fail'}`)
       : s.outcome === 'rewrite' ? yellow(style, 'rewrite') : s.outcome === 'info' ? dim(style, 'info') : green(style, 'pass');
     const notes: string[] = [];
     if (s.cap) {
@@ -78,8 +79,18 @@ function capIndex(pred: Prediction, i: number): number {
   return n;
 }
 
-function errName(e: number): string {
-  return (require('../abi/names') as typeof import('../abi/names')).errnoName(e);
+function errName(e: number, abi?: Abi): string {
+  const n = (require('../abi/names') as typeof import('../abi/names')).errnoName(e, abi);
+  return abi && !abi.generic ? `${n} (${e})` : n;
+}
+
+/** The ABI a profile's kernel runs natively: its numbers are the ones names are read and shown in. */
+export function profileAbi(profile: HostProfile, where: string): Abi {
+  try {
+    return abiForMachine(profile.kernel.machine.value);
+  } catch (e) {
+    throw new UsageError(`${where}: ${(e as Error).message}`);
+  }
 }
 
 interface LiveRun { pred: Prediction; obs: Observation; verdict: Verdict; counters: { predicted: Counters; observed: Counters } | null; trace?: TraceAgreement }
@@ -95,12 +106,15 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     io.out(helpText('explain', 'DOMAIN TYPE [PROTOCOL]', 'Walk the modelled kernel path of socket(DOMAIN, TYPE, PROTOCOL): every check in the kernel\'s order,\nthe host fact each one consulted, and the step that decided the result.', EXPLAIN_OPTS) + '\n');
     return 0;
   }
-  const c = parseCase(p.positional, 'explain');
+  let c = parseCase(p.positional, 'explain');
   const style = styleFor(p, io);
   const file = opt(p, 'profile');
   if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
   if (file === undefined) requireProcfs();
   const profile = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
+  // Names are read and shown in the numbers of the profile's architecture, as strace there would.
+  const abi = profileAbi(profile, file ?? 'this host');
+  if (!abi.generic) c = parseCase(p.positional, 'explain', abi);
   const live = file === undefined && !flag(p, 'no-kernel');
   let pred: Prediction;
   let run: LiveRun | undefined;
@@ -111,14 +125,18 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     pred = new KernelModel(profile, { trace: true }).predict(c);
   }
   if (flag(p, 'json')) {
-    io.out(JSON.stringify({ case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
+    io.out(JSON.stringify({ abi: abi.name, case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
     return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
   }
-  const call = callName(c.domain, c.type, c.protocol);
+  const call = callName(c.domain, c.type, c.protocol, abi);
   const lines: string[] = [];
-  lines.push(`${bold(style, 'model ')} ${call} ${resultText(pred.result)}`);
+  lines.push(`${bold(style, 'model ')} ${call} ${resultText(pred.result, abi)}`);
+  if (!abi.generic) {
+    const r = pred.result.fd !== undefined ? `= ${pred.result.fd}` : `= -1 (errno ${pred.result.errno})`;
+    lines.push(dim(style, `       on ${abi.name} (the profile's machine ${profile.kernel.machine.value}) in numbers: socket(${c.domain}, ${c.type}, ${c.protocol}) ${r}`));
+  }
   if (pred.possible && pred.possible.length > 1) {
-    lines.push(yellow(style, `       unknown host fact${(pred.missing ?? []).length === 1 ? '' : 's'}: ${(pred.missing ?? []).join(', ')}; possible results: ${pred.possible.map((r) => resultText(r).slice(2)).join(' | ')}`));
+    lines.push(yellow(style, `       unknown host fact${(pred.missing ?? []).length === 1 ? '' : 's'}: ${(pred.missing ?? []).join(', ')}; possible results: ${pred.possible.map((r) => resultText(r, abi).slice(2)).join(' | ')}`));
   }
   if (run) {
     const o = run.obs;
@@ -128,7 +146,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     lines.push(dim(style, file !== undefined ? `(predicted for the host in ${file}; the kernel was not asked)` : '(the kernel was not asked)'));
   }
   lines.push('');
-  lines.push(traceTable(pred, style, run?.trace));
+  lines.push(traceTable(pred, style, run?.trace, abi));
   lines.push('');
   const d = pred.deciding >= 0 ? pred.trace[pred.deciding] : undefined;
   if (d) {
@@ -138,7 +156,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   }
   if (pred.facts) {
     const f = pred.facts;
-    lines.push(`${bold(style, 'the new socket:')} fd ${f.fd}${f.cloexec ? ' close-on-exec' : ''}${f.nonblock ? ' O_NONBLOCK' : ''}, SO_DOMAIN ${f.soDomain}, SO_TYPE ${f.soType}, SO_PROTOCOL ${f.soProtocol}, ` +
+    lines.push(`${bold(style, 'the new socket:')} fd ${f.fd}${f.cloexec ? ' close-on-exec' : ''}${f.nonblock ? ' O_NONBLOCK' : ''}, SO_DOMAIN ${f.soDomain}, SO_TYPE ${f.soType} (${typeName(f.soType, abi)}), SO_PROTOCOL ${f.soProtocol}, ` +
       `"${f.protoName}", ${f.procNet ? `listed in /proc/net/${f.procNet}` : 'in no /proc/net table yet'}, fdinfo flags 0${f.fdinfoFlags.toString(8)}`);
   }
   if (run && run.verdict.diffs.length) {

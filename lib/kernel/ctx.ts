@@ -11,6 +11,7 @@
  * the same.
  */
 import type { FactUse, Step } from '../types';
+import { ABIS, type Abi } from '../abi/arch';
 import type { CreateCtx } from './family';
 import { normalizeModule } from './kernel/kmod';
 import { compareRelease } from './release';
@@ -45,6 +46,14 @@ export class Run implements CreateCtx {
   runLoaded: string[] = [];
   /** Aliases that a module answered during this run while modules.alias was unknown. */
   guessedAliases: string[] = [];
+
+  /**
+   * The kernel's ABI (the profile's machine): what its own numbers look like where the model
+   * prints one the kernel formats, e.g. the SOCK_* in request_module("net-pf-2-proto-132-type-T").
+   */
+  kernelAbi: Abi = ABIS.x86_64;
+  /** The entry's kernel function names (lib/kernel/entry.ts resolveEntry). */
+  entryFns: { socketFn: string; socketcallFn: string | null; compat: boolean } = { socketFn: '__x64_sys_socket', socketcallFn: null, compat: false };
 
   constructor(state: KernelState, tracing: boolean) {
     this.state = state;

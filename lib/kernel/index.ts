@@ -7,11 +7,12 @@
  * in the simulated fd table (a sweep is a sequence, as on the real machine).
  */
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../abi/constants';
+import { type Abi, abiForMachine, fileFlagsOut, sockTypeOut } from '../abi/arch';
 import type { HostProfile, Prediction, SocketCase, SocketFacts, SocketResult } from '../types';
 import { Run } from './ctx';
 import type { SockUnderConstruction } from './family';
 import type { SocketOut } from './net/socket';
-import { type Entry, NATIVE_X86_64, syscallEntry } from './entry';
+import { type Entry, nativeEntry, resolveEntry, syscallEntry } from './entry';
 import { KernelState } from './state';
 
 /** At most this many runs per prediction when facts are unknown. */
@@ -38,7 +39,11 @@ function sameResult(a: SocketResult, b: SocketResult): boolean {
 export interface KernelModelOptions {
   /** Record the trace (default true). Without it predictions are much faster; deciding = -1, trace []. */
   trace?: boolean;
-  /** The caller's ABI and route to __sys_socket (lib/kernel/entry.ts). Default: native x86-64 socket(2). */
+  /**
+   * The caller's ABI and route to __sys_socket (lib/kernel/entry.ts). Default: socket(2) of the
+   * profile's machine (kernel.machine; x86_64 when unknown). Cases and results are in the
+   * caller's ABI's numbers (a mips SOCK_STREAM is 2, its EAFNOSUPPORT 124).
+   */
   entry?: Entry;
 }
 
@@ -48,11 +53,18 @@ export class KernelModel {
   private readonly out: SocketOut;
   private readonly sock: SockUnderConstruction;
   private readonly entry: Entry;
+  /** The kernel's ABI (the profile's machine). */
+  readonly kernelAbi: Abi;
 
   constructor(profile: HostProfile, options: KernelModelOptions = {}) {
-    this.entry = options.entry ?? NATIVE_X86_64;
     this.state = new KernelState(profile);
+    this.kernelAbi = abiForMachine(profile.kernel.machine.value);
+    this.entry = options.entry ?? nativeEntry(this.kernelAbi);
+    const cfg = profile.kernel.config.value;
+    const fns = resolveEntry(this.entry, this.kernelAbi, cfg ? cfg.CONFIG_IA32_EMULATION ?? 'n' : null);
     this.run = new Run(this.state, options.trace !== false);
+    this.run.kernelAbi = this.kernelAbi;
+    this.run.entryFns = fns;
     this.sock = { family: 0, type: 0 };
     this.out = { sock: this.sock, flags: 0 };
   }
@@ -70,16 +82,19 @@ export class KernelModel {
     const flags = this.out.flags;
     const cloexec = (flags & O_CLOEXEC) !== 0;
     const nonblock = (flags & O_NONBLOCK) !== 0;
+    const abi = this.entry.abi;
     return {
       fd,
       cloexec,
       nonblock,
       soDomain: sk.family,
-      soType: sk.type,
+      // The caller's numbering: sock_getsockopt(SO_TYPE) copies sk->sk_type, which the kernel
+      // holds in its own numbering (the same as the caller's: a compat caller is i386 on x86_64).
+      soType: sockTypeOut(abi, sk.type),
       soProtocol: sk.protocol,
       protoName: sk.protoName,
       procNet: sk.procNet,
-      fdinfoFlags: O_RDWR | (nonblock ? O_NONBLOCK : 0) | (cloexec ? O_CLOEXEC : 0),
+      fdinfoFlags: fileFlagsOut(abi, O_RDWR | (nonblock ? O_NONBLOCK : 0) | (cloexec ? O_CLOEXEC : 0)),
       protocolsDelta: sk.protocolsDelta,
       sockstatUsedDelta: sk.sockstatUsedDelta,
     };
@@ -135,6 +150,11 @@ export class KernelModel {
     this.state.commitLoaded(firstLoaded);
     if (opts.keepFd && ret >= 0) this.state.fds.install(ret);
     return pred;
+  }
+
+  /** The caller's ABI and route. */
+  get entryPoint(): Entry {
+    return this.entry;
   }
 
   /** The open fds of the simulated process, ascending. */

@@ -9,6 +9,7 @@
  */
 import { EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../../../abi/errno';
 import { CAP } from '../../../abi/constants';
+import { sockTypeOut } from '../../../abi/arch';
 import type { Run } from '../../ctx';
 import type { SkInfo, SockUnderConstruction } from '../../family';
 import { inRelease } from '../registry';
@@ -68,7 +69,7 @@ export function protoswPresent(run: Run, pf: number, e: InetProtosw): boolean {
   if (v === 'n') return false;
   const loaded =
     (e.module !== undefined && run.moduleLoaded(e.module)) ||
-    run.aliasSatisfied(`net-pf-${pf}-proto-${e.protocol}-type-${e.type}`) ||
+    run.aliasSatisfied(`net-pf-${pf}-proto-${e.protocol}-type-${sockTypeOut(run.kernelAbi, e.type)}`) ||
     run.aliasSatisfied(`net-pf-${pf}-proto-${e.protocol}`);
   if (v === 'm') return loaded;
   // No kernel config: /proc/net/protocols lists every registered proto by name.
@@ -150,9 +151,11 @@ export function inetLookupAndCreate(run: Run, d: InetFamilyDesc, sock: SockUnder
       });
     }
     if (tryLoadingModule < 2) {
-      // "Be more specific, e.g. net-pf-2-proto-132-type-1", then "fall back to generic".
+      // "Be more specific, e.g. net-pf-2-proto-132-type-1", then "fall back to generic". The kernel
+      // prints sock->type in its own numbering, as MODULE_ALIAS_NET_PF_PROTO_TYPE compiled it
+      // (on mips SOCK_STREAM is 2, so sctp answers net-pf-2-proto-132-type-2 there).
       tryLoadingModule++;
-      if (tryLoadingModule === 1) run.requestModule(d.fn, `net-pf-${d.pf}-proto-${asked}-type-${type}`);
+      if (tryLoadingModule === 1) run.requestModule(d.fn, `net-pf-${d.pf}-proto-${asked}-type-${sockTypeOut(run.kernelAbi, type)}`);
       else run.requestModule(d.fn, `net-pf-${d.pf}-proto-${asked}`);
       continue;
     }
