@@ -31,6 +31,7 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[], io: Io) =>
   explain: { about: 'walk the modelled kernel path for one call, step by step', run: (a, io) => require('./explain').runExplain(a, io) },
   compare: { about: 'run one call down both roads and compare field by field', run: (a, io) => require('./explain').runCompare(a, io) },
   sweep: { about: 'compare a whole matrix of calls, in several variants (root, nobody, namespaces, fd limit)', run: (a, io) => require('./sweep').runSweepCommand(a, io) },
+  diff: { about: 'what socket() does differently between hosts (sweep reports or profiles), and the kernel step behind it', run: (a, io) => require('./diff').runDiffCommand(a, io) },
 };
 
 export function usage(): string {
@@ -49,6 +50,7 @@ export function usage(): string {
     '  sockbridge compare AF_INET SOCK_STREAM|SOCK_CLOEXEC IPPROTO_TCP',
     '  sockbridge sweep --format html --out report.html',
     '  sockbridge host --json > host.json; sockbridge explain AF_CAN SOCK_RAW 1 --profile host.json',
+    '  sockbridge diff node-a.jsonl node-b.jsonl     (reports of sockbridge sweep --format jsonl)',
     '',
     'Names are accepted as strace prints them (AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP,',
     'htons(ETH_P_ALL)), and plain numbers too. "sockbridge COMMAND --help" for options.',
