@@ -7,6 +7,9 @@ import * as path from 'path';
 import type { GuestOutput } from './frames';
 import type { Accel } from './qemu';
 import type { Calibration } from './jobs';
+import { columnsFromText, diffColumns, type Column } from '../../lib/diff';
+import { causeText, renderDiffHtml, renderDiffJsonl, renderDiffText, sideBySide } from '../../lib/diff/render';
+import { siblingProfile } from '../../lib/cli/diff';
 
 /** Agreement counts of one comparison (live or offline) of one variant (root or user). */
 export interface Agreement {
@@ -113,16 +116,14 @@ function rowsFor(outcomes: KernelOutcome[]): string[] {
   return [...rows, ...agree, ...cov, ...phases, ...jobs, ...calib, ...(calib.size ? ['socket() built-in AF_INET'] : [])];
 }
 
-export function renderText(outcomes: KernelOutcome[], totalS: number, note?: string): string {
+export function renderText(outcomes: KernelOutcome[], totalS: number, note?: string, diff?: string): string {
   const rows = rowsFor(outcomes);
-  const head = ['', ...outcomes.map((o) => o.id)];
-  const table = [head, ...rows.map((r) => [r, ...outcomes.map((o) => cell(o, r))])];
-  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  const lines = table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  // The same side-by-side grid as sockbridge diff's host table (lib/diff/render).
+  const lines = [sideBySide(['', ...outcomes.map((o) => o.id)], rows.map((r) => [r, ...outcomes.map((o) => cell(o, r))]))];
   const notes: string[] = [];
   for (const o of outcomes) {
     if (o.infra) notes.push(`${o.id}: ${o.infra.stage} failure: ${o.infra.message}`);
+    if (o.packageNote) notes.push(`${o.id}: ${o.package}: ${o.packageNote}`);
     for (const [cmp, vs] of Object.entries(o.agreement ?? {})) {
       for (const [v, a] of Object.entries(vs)) {
         for (const e of a.examples) notes.push(`${o.id} ${cmp} ${v}: ${e}`);
@@ -130,7 +131,7 @@ export function renderText(outcomes: KernelOutcome[], totalS: number, note?: str
     }
   }
   return `sockbridge on other kernels (qemu), ${note ?? `${totalS.toFixed(0)} s in all`}\n\n${lines.join('\n')}\n` +
-    (notes.length ? `\n${notes.join('\n')}\n` : '');
+    (notes.length ? `\n${notes.join('\n')}\n` : '') + (diff ? `\n${diff}` : '');
 }
 
 function esc(s: string): string {
@@ -175,9 +176,45 @@ ${notes.length ? `<ul>${notes.join('\n')}</ul>` : ''}
 `;
 }
 
+/**
+ * What the kernels do differently, by sockbridge diff's own code: the guests' reports (each with
+ * its profile) side by side, per user, written as out/kernels/diff-<variant>.{txt,jsonl,html};
+ * the summary carries the groups (the cases are in the diff files).
+ */
+export function kernelsDiff(outcomes: KernelOutcome[], dir: string): string {
+  const parts: string[] = [];
+  for (const v of ['root', 'user']) {
+    const cols: Column[] = [];
+    for (const o of outcomes) {
+      const f = path.join(o.outDir, `sweep-${v}.jsonl`);
+      if (o.infra || !fs.existsSync(f)) continue;
+      for (const c of columnsFromText(fs.readFileSync(f, 'utf8'), f, siblingProfile(f))) {
+        c.label = o.id;
+        cols.push(c);
+      }
+    }
+    if (cols.length < 2) continue;
+    const r = diffColumns(cols);
+    fs.writeFileSync(path.join(dir, `diff-${v}.txt`), renderDiffText(r, 1000));
+    fs.writeFileSync(path.join(dir, `diff-${v}.jsonl`), renderDiffJsonl(r));
+    fs.writeFileSync(path.join(dir, `diff-${v}.html`), renderDiffHtml(r, `sockbridge diff: the kernels, as ${v}`));
+    parts.push(`what the kernels do differently as ${v} (sockbridge diff; every case in diff-${v}.txt): ` +
+      `${r.cases.length} of ${r.sets.reduce((n, s) => n + s.compared, 0)} cases differ, in ${r.groups.length} groups`);
+    for (const g of r.groups) parts.push(`  ${g.familyName}: ${g.cases} case${g.cases === 1 ? '' : 's'}: ${causeText(g, r.columns, g.columns)}`);
+    parts.push('');
+  }
+  return parts.join('\n');
+}
+
 export function writeSummary(outcomes: KernelOutcome[], dir: string, totalS: number, note?: string): Summary {
   fs.mkdirSync(dir, { recursive: true });
-  const text = renderText(outcomes, totalS, note);
+  let diff = '';
+  try {
+    diff = kernelsDiff(outcomes, dir);
+  } catch (e) {
+    diff = `the kernels could not be compared with each other: ${(e as Error).message}\n`;
+  }
+  const text = renderText(outcomes, totalS, note, diff);
   const html = renderHtml(outcomes, totalS, note);
   fs.writeFileSync(path.join(dir, 'summary.txt'), text);
   fs.writeFileSync(path.join(dir, 'summary.html'), html);
