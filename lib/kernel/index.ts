@@ -174,6 +174,15 @@ export class KernelModel {
     for (const fd of fds) this.state.fds.close(checkInt32('fd', fd));
   }
 
+  /**
+   * Make the simulated kernel's loaded modules exactly `names`, e.g. to re-run one case, traced,
+   * in the state another model had reached (the sweep's example traces).
+   */
+  setLoadedModules(names: readonly string[]): void {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new TypeError('bad module list: expected an array of module names');
+    this.state.setLoaded(names);
+  }
+
   /** Modules loaded in the simulated kernel (profile-time plus loaded by predictions). */
   loadedModules(): string[] {
     return [...this.state.loaded].sort();

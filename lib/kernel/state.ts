@@ -171,6 +171,15 @@ export class KernelState {
     return this.factSources.get(name) ?? 'model';
   }
 
+  /** Replace the set of loaded modules (re-running one case in the state another model reached). */
+  setLoaded(mods: readonly string[]): void {
+    this.loaded.clear();
+    for (const m of mods) this.loaded.add(m);
+    this.generation++;
+    this.famCache.fill(-1);
+    this.aliasCache.clear();
+  }
+
   /** Commit modules loaded by a prediction. */
   commitLoaded(mods: readonly string[]): void {
     if (mods.length === 0) return;

@@ -8,7 +8,7 @@
  * later cases in the batch get higher fd numbers - the model simulates the same fd table, which it
  * reads from /proc/self/fd (a host fact) before each batch.
  */
-import type { HostProfile, SocketCase, Verdict } from '../types';
+import type { HostProfile, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
 import { observeBatch } from '../probe';
 import { alignCase, alignEnvFromProfile, resultLabel, type AlignEnv } from '../bridge/align';
@@ -35,6 +35,12 @@ export interface SweepOptions {
   kernelTrace?: KernelTrace;
   /** Checked between batches; when it returns true the sweep stops early (SIGINT). */
   shouldStop?: () => boolean;
+  /**
+   * Asked for each verdict whose prediction has no trace (the fast path): true re-runs the model
+   * with the trace on for that case, in the state the sweep's model had then (fd table, modules).
+   * The html report asks once per distinct outcome per cell.
+   */
+  wantTrace?: (v: Verdict) => boolean;
 }
 
 export interface BatchCounters {
@@ -71,11 +77,15 @@ export async function runSweep(
   let index = 0;
   let baseline: Counters | null = null;
 
+  const examples = opts.wantTrace ? new ExampleTracer(opts.profile, env) : null;
+
   const flush = async (): Promise<boolean> => {
     if (batch.length === 0) return true;
     const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
     model.setOpenFds(fds);
+    const loadedBefore = examples ? model.loadedModules() : null;
     const preds = batch.map((c) => model.predict(c, { keepFd: true }));
+    const modulesMoved = loadedBefore !== null && model.loadedModules().length !== loadedBefore.length;
     const predictedCounters = sumPredictedCounters(preds);
     let before: Counters | null = null;
     let during: Counters | null = null;
@@ -135,6 +145,9 @@ export async function runSweep(
         }
         v = traced;
       }
+      if (examples && v.prediction.trace.length === 0 && opts.wantTrace!(v)) {
+        v = examples.traced(v, { fds, loaded: loadedBefore!, modulesMoved, batch, preds, i });
+      }
       onVerdict(v, index++);
     }
     out.cases += batch.length;
@@ -166,6 +179,60 @@ function withTrace(v: Verdict, profile: HostProfile, fds: number[], batch: Socke
   for (let j = 0; j < i; j++) m.predict(batch[j], { keepFd: true });
   const p = m.predict(batch[i], { keepFd: true });
   return alignCase(p, v.observation, env);
+}
+
+/**
+ * Traces for single cases of a sweep that runs untraced: one traced model, put in the state the
+ * sweep's model had before the case - the batch's fd table plus the fds the earlier cases of the
+ * batch were predicted to keep, and the modules loaded before the batch. When a module was loaded
+ * inside the batch, the batch's earlier cases are replayed so the state is exact. A traced answer
+ * that differs from the fast one is a model bug, reported as a MISMATCH (as for withTrace).
+ */
+class ExampleTracer {
+  private readonly model: KernelModel;
+  private loadedKey = '';
+  constructor(profile: HostProfile, private readonly env: AlignEnv) {
+    this.model = new KernelModel(profile, { trace: true });
+  }
+
+  traced(v: Verdict, at: { fds: number[]; loaded: string[]; modulesMoved: boolean; batch: SocketCase[]; preds: Prediction[]; i: number }): Verdict {
+    const fast = at.preds[at.i].result;
+    let p = at.modulesMoved ? this.replay(at) : this.quick(at);
+    if ((p.result.fd !== fast.fd || p.result.errno !== fast.errno) && !at.modulesMoved) p = this.replay(at);
+    const out = alignCase(p, v.observation, this.env);
+    if (p.result.fd !== fast.fd || p.result.errno !== fast.errno) {
+      out.kind = 'MISMATCH';
+      out.reason = undefined;
+      out.diffs.push({ field: 'model', predicted: `untraced ${resultLabel(fast)}`, observed: `traced ${resultLabel(p.result)}` });
+    }
+    if (v.kernelTrace) out.kernelTrace = v.kernelTrace;
+    return out;
+  }
+
+  private setLoaded(loaded: string[]): void {
+    const key = loaded.join(',');
+    if (key !== this.loadedKey) { this.model.setLoadedModules(loaded); this.loadedKey = key; }
+  }
+
+  private quick(at: { fds: number[]; loaded: string[]; preds: Prediction[]; i: number; batch: SocketCase[] }): Prediction {
+    this.setLoaded(at.loaded);
+    const open = at.fds.slice();
+    for (let j = 0; j < at.i; j++) {
+      const fd = at.preds[j].result.fd;
+      if (fd !== undefined) open.push(fd);
+    }
+    this.model.setOpenFds(open);
+    return this.model.predict(at.batch[at.i]);
+  }
+
+  private replay(at: { fds: number[]; loaded: string[]; batch: SocketCase[]; i: number }): Prediction {
+    this.setLoaded(at.loaded);
+    this.model.setOpenFds(at.fds);
+    for (let j = 0; j < at.i; j++) this.model.predict(at.batch[j], { keepFd: true });
+    const p = this.model.predict(at.batch[at.i]);
+    this.loadedKey = '';
+    return p;
+  }
 }
 
 /** Poll /proc/net/sockstat until "sockets: used" is back to `target` (or below); false on timeout. */

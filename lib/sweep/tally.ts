@@ -3,9 +3,9 @@
  * the results seen in each cell. Reporters (text, junit, html) read a Tally; the jsonl writer
  * streams every case instead.
  */
-import type { Verdict, VerdictKind } from '../types';
+import type { FieldDiff, SocketCase, Step, Verdict, VerdictKind } from '../types';
 import { SOCK_TYPE_MASK } from '../abi/constants';
-import { callName, errnoName } from '../abi/names';
+import { callName, errnoName, resultText } from '../abi/names';
 
 export interface CellStats {
   total: number;
@@ -15,6 +15,43 @@ export interface CellStats {
   EXPLAINED: number;
   /** Observed result label -> count ("EAFNOSUPPORT", "fd"). */
   outcomes: Map<string, number>;
+  /**
+   * The cell's distinct outcomes (verdict, the kernel's answer, the model's answer), each with
+   * its count and its first case as an example with the model's whole trace. Kept only when the
+   * tally was made with `examples` (the html report): one trace per outcome per cell, not per case.
+   */
+  distinct?: Map<string, OutcomeStats>;
+}
+
+/** One distinct outcome of a cell. */
+export interface OutcomeStats {
+  kind: VerdictKind;
+  /** The kernel's answer: "fd" or an errno name. */
+  kernel: string;
+  /** The model's answer, in the same form. */
+  model: string;
+  count: number;
+  example: CaseExample;
+}
+
+/** A case in full enough to explain it: the call, both answers, and the model's trace. */
+export interface CaseExample {
+  /** The case's index within its variant (the jsonl report's `index`). */
+  index: number;
+  case: SocketCase;
+  call: string;
+  /** "= 5" or "= -1 EPERM (Operation not permitted)". */
+  model: string;
+  kernel: string;
+  trace: Step[];
+  deciding: number;
+  diffs: FieldDiff[];
+  reason?: string;
+  /** Unknown facts: every result the path could give, and what is missing. */
+  possible?: string[];
+  missing?: string[];
+  /** Whatever else the verdict carries for a reader (evidence, kernelTrace): shown as given. */
+  extra?: Record<string, unknown>;
 }
 
 export interface VariantTally {
@@ -27,10 +64,13 @@ export interface VariantTally {
   completed: boolean;
   counters?: Array<{ firstCase: number; cases: number; predicted: unknown; observed: unknown; agree: boolean | null; note?: string }>;
   notes: string[];
+  /** Whether cells keep their distinct outcomes with an example each (see CellStats.distinct). */
+  examples?: boolean;
 }
 
-export function newTally(variant: string): VariantTally {
+export function newTally(variant: string, opts: { examples?: boolean } = {}): VariantTally {
   return {
+    ...(opts.examples ? { examples: true } : {}),
     variant,
     cells: new Map(),
     totals: { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0 },
@@ -43,7 +83,50 @@ export function newTally(variant: string): VariantTally {
 
 const KEEP_LIMIT = 2000;
 
-export function addVerdict(t: VariantTally, v: Verdict): void {
+const labelOf = (r: { fd?: number; errno?: number }) => (r.errno !== undefined ? errnoName(r.errno) : 'fd');
+
+/** The key of a verdict's distinct outcome in its cell. */
+function outcomeKey(v: Verdict, kernel: string): string {
+  return v.kind === 'MATCH' ? kernel : `${v.kind} ${kernel} ${labelOf(v.prediction.result)}`;
+}
+
+/**
+ * Whether the tally wants this verdict's trace: it is the first of its outcome in its cell, so it
+ * becomes the example. The sweep then re-runs the model with the trace on for this case only.
+ */
+export function wantsExample(t: VariantTally, v: Verdict): boolean {
+  if (!t.examples) return false;
+  const cell = t.cells.get(v.case.domain)?.get(v.case.type & SOCK_TYPE_MASK);
+  if (!cell?.distinct) return true;
+  const kernel = v.observation.errno === 0 ? 'fd' : errnoName(v.observation.errno);
+  return !cell.distinct.has(outcomeKey(v, kernel));
+}
+
+export function caseExample(v: Verdict, index: number): CaseExample {
+  const p = v.prediction;
+  const o = v.observation;
+  const ex: CaseExample = {
+    index,
+    case: { domain: v.case.domain, type: v.case.type, protocol: v.case.protocol },
+    call: callName(v.case.domain, v.case.type, v.case.protocol),
+    model: resultText(p.result),
+    kernel: resultText(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }),
+    trace: p.trace,
+    deciding: p.deciding,
+    diffs: v.diffs,
+  };
+  if (v.reason) ex.reason = v.reason;
+  if (p.possible) ex.possible = p.possible.map((x) => (x.errno !== undefined ? errnoName(x.errno) : `fd ${x.fd}`));
+  if (p.missing) ex.missing = p.missing;
+  const extra: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!['case', 'kind', 'fields', 'diffs', 'reason', 'prediction', 'observation'].includes(k) && x !== undefined) extra[k] = x;
+  }
+  if (Object.keys(extra).length) ex.extra = extra;
+  return ex;
+}
+
+export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
   const domain = v.case.domain;
   const base = v.case.type & SOCK_TYPE_MASK;
   let row = t.cells.get(domain);
@@ -57,6 +140,13 @@ export function addVerdict(t: VariantTally, v: Verdict): void {
   cell[v.kind]++;
   const label = v.observation.errno === 0 ? 'fd' : errnoName(v.observation.errno);
   cell.outcomes.set(label, (cell.outcomes.get(label) ?? 0) + 1);
+  if (t.examples) {
+    cell.distinct ??= new Map();
+    const key = outcomeKey(v, label);
+    const d = cell.distinct.get(key);
+    if (d) d.count++;
+    else cell.distinct.set(key, { kind: v.kind, kernel: label, model: labelOf(v.prediction.result), count: 1, example: caseExample(v, index) });
+  }
   t.totals.total++;
   t.totals[v.kind]++;
   if (v.kind !== 'MATCH') {
