@@ -141,9 +141,203 @@ describe('report: into a file nothing is cut', function () {
     assert.match(r.out, /^2 AF_INET\s/m);
   });
 
+  it('explain --format html draws the path of one call, the deciding step marked', () => {
+    const r = cli(['explain', 'AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP', '--format', 'html']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(cli(['explain', 'AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP', '--json']).out) as { prediction: { trace: Array<{ fn: string }>; deciding: number } };
+    const path = /<p class="path">(.*?)<\/p>/.exec(r.out);
+    assert.ok(path);
+    const fns = [...path![1].matchAll(/<span( class="pd")?[^>]*>([^<]*)<\/span>/g)];
+    assert.deepEqual(fns.map((m) => m[2]), j.prediction.trace.map((s) => s.fn));
+    assert.equal(fns.findIndex((m) => m[1]), j.prediction.deciding);
+    assert.match(r.out, /<p class="dec">deciding step \d+: /);
+    assert.doesNotMatch(r.out, /<script[^>]+src=|<link |https?:\/\//);
+    assert.equal(cli(['explain', 'AF_INET', 'SOCK_RAW', '1', '--format', 'html', '--json']).code, 2);
+  });
+
   it('--grid with --format jsonl is a usage error', () => {
     const r = cli(['sweep', '--grid', '--format', 'jsonl']);
     assert.equal(r.code, 2);
     assert.match(r.err, /--grid shapes the text report/);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// html: a real click in headless Chromium
+// ---------------------------------------------------------------------------
+
+interface ShownStep { fn: string; outcome: string; what: string; deciding: boolean; fact: { name: string; value: string; source: string } | null }
+interface ShownOutcome {
+  kind: string; kernel: string; model: string; count: number; index: number; shownCount: string; call: string;
+  path: string[]; pathDeciding: number; steps: ShownStep[]; rendered: boolean; dec: string | null;
+}
+interface ShownPanel { id: string; visible: boolean; domain: number; type: number; where: string; outcomes: ShownOutcome[] }
+
+/** What the opened panel shows, read from the DOM Chromium rendered. */
+const READ_PANEL = `(() => {
+  const p = document.querySelector(location.hash);
+  const r = p.getBoundingClientRect();
+  const text = (e) => (e ? e.textContent : null);
+  return {
+    id: p.id, visible: getComputedStyle(p).display !== 'none' && r.width > 100 && r.height > 100 && r.left < innerWidth && r.top < innerHeight,
+    domain: Number(p.dataset.domain), type: Number(p.dataset.type), where: text(p.querySelector('.where')),
+    outcomes: [...p.querySelectorAll('.outcome')].map((o) => ({
+      kind: o.dataset.kind, kernel: o.dataset.kernel, model: o.dataset.model, count: Number(o.dataset.count), index: Number(o.dataset.index),
+      shownCount: text(o.querySelector('h3 .n')), call: text(o.querySelector('code.call')), rendered: o.getClientRects().length > 0,
+      dec: text(o.querySelector('.dec')),
+      path: [...o.querySelectorAll('.path span')].map((s) => s.textContent),
+      pathDeciding: [...o.querySelectorAll('.path span')].findIndex((s) => s.classList.contains('pd')),
+      steps: [...o.querySelectorAll('ol.steps > li')].map((li) => {
+        const f = [...li.querySelectorAll(':scope > span')].find((s) => s.textContent.startsWith('host fact '));
+        return {
+          fn: text(li.querySelector(':scope > b')), outcome: text(li.querySelector(':scope > u')),
+          what: [...li.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(''),
+          deciding: li.classList.contains('d'),
+          fact: f ? { name: text(f.querySelector('b')), value: text(f.querySelector('code')), source: text(f.querySelector('small')).replace(/^from /, '') } : null,
+        };
+      }),
+    })),
+  };
+})()`;
+
+/** The fd a process gets depends on its own fd table; everything else in a trace must be equal. */
+const sameFd = (s: string) => s.replace(/(\bfd |alloc_fd -> )\d+/g, '$1N');
+
+describe('report: the html report of the default sweep, clicked in headless Chromium', function () {
+  this.timeout(20 * 60_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-html-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const html = path.join(dir, 'sweep.html');
+  const jsonl = path.join(dir, 'sweep.jsonl');
+  let browser: import('./helpers/cdp').Browser | undefined;
+  let cases: Array<Record<string, any>> = [];
+  after(async () => { await browser?.close(); });
+
+  before(async function () {
+    const { findChromium, Browser } = await import('./helpers/cdp');
+    const bin = findChromium();
+    if (!bin) {
+      this.test!.parent!.title += ' (pending: Debian\'s chromium package is not installed; .ci/run installs it)';
+      this.skip();
+    }
+    const h = cli(['sweep', '--no-progress', '--format', 'html', '--out', html]);
+    assert.equal(h.code, 0, h.err);
+    const j = cli(['sweep', '--no-progress', '--format', 'jsonl', '--out', jsonl]);
+    assert.equal(j.code, 0, j.err);
+    cases = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((c) => c.kind === 'case');
+    browser = await Browser.open(bin!);
+    await browser.goto(`file://${html}`);
+  });
+
+  it('stays small enough to open quickly: under 6 MB for the default sweep', () => {
+    const size = fs.statSync(html).size;
+    assert.ok(size < 6 * 1024 * 1024, `${size} bytes`);
+    const text = fs.readFileSync(html, 'utf8');
+    assert.doesNotMatch(text, /<script[^>]+src=|<link[^>]+href=|https?:\/\//, 'self-contained: no external script, style or address');
+  });
+
+  it('opens in Chromium (load time printed for the README, not asserted)', async () => {
+    const ms = await browser!.eval<number>('performance.getEntriesByType("navigation")[0].duration');
+    console.log(`      ${fs.statSync(html).size} bytes, loaded in ${ms.toFixed(0)} ms`);
+    assert.ok(ms > 0);
+  });
+
+  /** Click variant `tab`, then the cell (domain, base type) of its grid; return the panel shown. */
+  async function openCell(tab: string, domain: number, type: number): Promise<ShownPanel> {
+    const b = browser!;
+    await b.clickOn(`nav label[data-tab="${tab}"]`);
+    const section = `section.tab[data-variant="${tab}"]`;
+    await b.waitFor(`getComputedStyle(document.querySelector('${section}')).display === 'block'`);
+    const col = await b.eval<number>(`[...document.querySelectorAll('${section} table.grid tr:first-child > th')].findIndex((th) => th.dataset.type === '${type}')`);
+    assert.ok(col > 0, `the ${tab} grid has a column for type ${type}`);
+    await b.clickOn(`${section} tr[data-domain="${domain}"] > :nth-child(${col + 1}) a`);
+    await b.waitFor(`location.hash.length > 1 && getComputedStyle(document.querySelector(location.hash)).display === 'block'`);
+    return b.eval<ShownPanel>(READ_PANEL);
+  }
+
+  /** The panel against the jsonl report: every outcome and count, and each example case. */
+  function checkAgainstJsonl(p: ShownPanel, variant: string, domain: number, type: number): void {
+    assert.ok(p.visible, 'the panel is on the screen');
+    assert.equal(p.domain, domain);
+    assert.equal(p.type, type);
+    assert.match(p.where, new RegExp(`\\b${variant}\\b`));
+    const mine = cases.filter((c) => c.variant === variant && c.domain === domain && (c.type & 0xf) === type);
+    const want = new Map<string, { count: number; first: Record<string, any> }>();
+    for (const c of mine) {
+      const key = `${c.verdict} ${c.observed.errname ?? 'fd'} ${c.predicted.errname ?? 'fd'}`;
+      const w = want.get(key);
+      if (w) w.count++; else want.set(key, { count: 1, first: c });
+    }
+    const shownMap = new Map(p.outcomes.map((o) => [`${o.kind} ${o.kernel} ${o.model}`, o.count]));
+    assert.deepEqual(new Map([...shownMap].sort()), new Map([...want].map(([k, w]) => [k, w.count] as [string, number]).sort()), 'outcomes and counts');
+    for (const o of p.outcomes) {
+      assert.ok(o.rendered, 'the outcome is rendered');
+      assert.equal(o.shownCount, `×${o.count}`);
+      const w = want.get(`${o.kind} ${o.kernel} ${o.model}`)!;
+      assert.equal(o.index, w.first.index, 'the example is the first such case');
+      assert.equal(o.call, w.first.call);
+      assert.deepEqual(o.path, o.steps.map((s) => s.fn), 'the path is the steps\' functions in order');
+      assert.equal(o.pathDeciding, o.steps.findIndex((s) => s.deciding), 'the path marks the deciding step');
+      assert.equal(o.steps.filter((s) => s.deciding).length, 1, 'one deciding step');
+      // The box on top names the deciding step and the host fact behind it, with its source.
+      const di = o.steps.findIndex((s) => s.deciding);
+      assert.ok(o.dec?.startsWith(`deciding step ${di + 1}: ${o.steps[di].fn}: ${o.steps[di].what}`), `${o.dec}`);
+      const factStep = o.steps[di].fact ? di : o.steps.slice(0, di).map((s, i) => (s.outcome !== 'pass' && s.outcome !== 'info' && s.outcome !== 'rewrite' && s.fact ? i : -1)).filter((i) => i >= 0).pop();
+      if (factStep !== undefined) {
+        const f = o.steps[factStep].fact!;
+        assert.ok(o.dec!.includes(`because ${f.name} = ${f.value}`) && o.dec!.endsWith(`from ${f.source}`), `${o.dec}`);
+      }
+    }
+  }
+
+  /** Each example's trace against `explain --json` for the same call, run as the variant runs. */
+  function checkAgainstExplain(p: ShownPanel, wrapper: string[]): void {
+    for (const o of p.outcomes) {
+      const c = cases.find((x) => x.index === o.index && x.call === o.call)!;
+      const argv = [...wrapper, process.execPath, BIN, 'explain', String(c.domain), String(c.type), String(c.protocol), '--json'];
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 120_000 });
+      assert.ok(r.status === 0, `explain ${o.call}: ${r.stderr}`);
+      const e = JSON.parse(r.stdout) as { prediction: { trace: Array<Record<string, any>>; deciding: number } };
+      const { errnoName } = require('../lib/abi/names') as typeof import('../lib/abi/names');
+      const expected = e.prediction.trace.map((s, i) => ({
+        fn: s.fn,
+        outcome: s.outcome === 'fail' ? (s.errno !== undefined ? errnoName(s.errno) : 'fail') : s.outcome,
+        what: sameFd(s.what),
+        deciding: i === e.prediction.deciding,
+        fact: s.fact ? { name: s.fact.name, value: s.fact.value, source: s.fact.source } : null,
+      }));
+      assert.deepEqual(o.steps.map((s) => ({ ...s, what: sameFd(s.what) })), expected, `the trace of ${o.call} (${o.kind} ${o.kernel})`);
+    }
+  }
+
+  it('self, AF_INET x SOCK_RAW: the panel shows the jsonl report\'s outcomes and counts, and explain --json\'s trace', async function () {
+    const p = await openCell('self', 2, 3);
+    checkAgainstJsonl(p, 'self', 2, 3);
+    assert.ok(p.outcomes.some((o) => o.kernel === 'fd'), 'raw sockets were made');
+    assert.ok(p.outcomes.length >= 2, 'several outcomes');
+    checkAgainstExplain(p, []);
+    const shot = path.join(ROOT, 'out', 'report-cell.png');
+    await browser!.screenshot(shot);
+    assert.ok(fs.statSync(shot).size > 10_000);
+    console.log(`      screenshot of the opened cell: ${shot}`);
+  });
+
+  it('nobody, AF_INET x SOCK_RAW: EPERM from the capability check, as explain says when run as nobody', async function () {
+    const { VARIANTS } = await import('../lib/sweep/variants');
+    const v = VARIANTS.find((x) => x.name === 'nobody')!;
+    const why = v.unavailable();
+    if (why) {
+      this.test!.title += ` (pending: ${why})`;
+      this.skip();
+    }
+    const p = await openCell('nobody', 2, 3);
+    checkAgainstJsonl(p, 'nobody', 2, 3);
+    const eperm = p.outcomes.find((o) => o.kernel === 'EPERM');
+    assert.ok(eperm, 'EPERM is one of the outcomes');
+    const d = eperm!.steps.find((s) => s.deciding)!;
+    assert.equal(d.outcome, 'EPERM');
+    assert.match(eperm!.dec!, /because \S+ = \S+/, 'the host fact behind the deciding step is named');
+    checkAgainstExplain(p, v.wrapper);
+    await browser!.screenshot(path.join(ROOT, 'out', 'report-cell-nobody.png'));
   });
 });

@@ -107,10 +107,28 @@ describe('sweep: reports', function () {
     ], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
     assert.equal(r.status, 0, `chromium exited ${r.status}: ${r.stderr.slice(-2000)}`);
     assert.doesNotMatch(r.stderr, /Uncaught|SyntaxError|CONSOLE\(\d+\).*error/i);
-    // The DOM as Chromium built it: every grid cell with its counts.
+    // The DOM as Chromium built it: a grid row per family, a column per type, each cell a link to
+    // its panel, and each panel's distinct outcomes with their counts.
+    const dom = r.stdout;
+    const types = [...(/<table class="grid">.*?<\/tr>/s.exec(dom)![0]).matchAll(/<th data-type="(\d+)"/g)].map((m) => Number(m[1]));
+    const panels = new Map<string, { total: number; match: number; created: number }>();
+    for (const m of dom.matchAll(/<section class="panel" id="(p\d+)"[^>]*>(.*?)<\/section>/gs)) {
+      const p = { total: Number(/<p class="cnt">(\d+) cases/.exec(m[2])![1]), match: 0, created: 0 };
+      for (const o of m[2].matchAll(/<div class="outcome" data-kind="(\w+)" data-kernel="([^"]+)" data-model="[^"]+" data-count="(\d+)"/g)) {
+        if (o[1] === 'MATCH') p.match += Number(o[3]);
+        if (o[2] === 'fd') p.created += Number(o[3]);
+      }
+      panels.set(m[1], p);
+    }
     const cells = new Map<string, { total: number; match: number; created: number }>();
-    for (const m of r.stdout.matchAll(/<td class="[a-z]+" data-domain="(\d+)" data-type="(\d+)" data-total="(\d+)" data-match="(\d+)" data-mismatch="\d+" data-explained="\d+" data-unsupported="\d+" data-created="(\d+)"/g)) {
-      cells.set(`${m[1]}/${m[2]}`, { total: Number(m[3]), match: Number(m[4]), created: Number(m[5]) });
+    for (const row of dom.matchAll(/<tr data-domain="(\d+)">(.*?)<\/tr>/gs)) {
+      [...row[2].matchAll(/<td class="[a-z]+">(?:<a href="#(p\d+)">(\d*)<\/a>)?<\/td>/g)].forEach((td, i) => {
+        if (!td[1]) return;
+        const p = panels.get(td[1])!;
+        assert.ok(p, `the panel ${td[1]} exists`);
+        if (p.created) assert.equal(td[2], String(p.created), 'the cell shows the sockets made');
+        cells.set(`${row[1]}/${types[i]}`, p);
+      });
     }
     const expected = new Map<string, { total: number; match: number; created: number }>();
     for (const line of fs.readFileSync(jsonl, 'utf8').trim().split('\n')) {

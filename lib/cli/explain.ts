@@ -4,7 +4,8 @@
  * compare: one call down both roads, field by field.
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
-import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
+import { parseArgs, helpText, flag, opt, choiceOpt, UsageError, type OptionSpec } from './args';
+import { htmlExplainPage } from '../sweep/report-html';
 import { EnvironmentError, requireProcfs, type Io } from './main';
 import { parseDomain, parseType, parseProtocol, callName, resultText, typeName } from '../abi/names';
 import { type Abi, abiForMachine } from '../abi/arch';
@@ -21,6 +22,7 @@ const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   'no-kernel': { value: false, help: 'do not ask this machine\'s kernel; show the model only' },
   'kernel-trace': { value: false, help: 'also record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line them up with the steps (root)' },
   json: { value: false, help: 'print the prediction (and observation) as JSON' },
+  format: { value: true, arg: 'FMT', help: 'text (default), json (as --json), or html: one page with the path drawn as in the sweep\'s html report' },
   color: { value: false, help: 'colour the output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
   help: { value: false, help: 'show this help' },
@@ -124,7 +126,21 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   } else {
     pred = new KernelModel(profile, { trace: true }).predict(c);
   }
-  if (flag(p, 'json')) {
+  const format = choiceOpt(p, 'format', ['text', 'json', 'html'] as const, flag(p, 'json') ? 'json' : 'text');
+  if (flag(p, 'json') && format !== 'json') throw new UsageError(`--json and --format ${format} contradict each other`);
+  if (format === 'html') {
+    const o = run?.obs;
+    io.out(htmlExplainPage({
+      call: callName(c.domain, c.type, c.protocol, abi),
+      prediction: pred,
+      model: resultText(pred.result, abi),
+      kernel: o ? resultText(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }, abi) : undefined,
+      verdict: run?.verdict.kind,
+      note: file !== undefined ? `predicted for the host in ${file}; the kernel was not asked` : run ? undefined : 'the kernel was not asked',
+    }));
+    return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+  }
+  if (format === 'json') {
     io.out(JSON.stringify({ abi: abi.name, case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
     return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
   }

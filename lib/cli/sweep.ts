@@ -9,14 +9,15 @@ import { styleFor } from './explain';
 import { defaultMatrix, matrixCases, matrixSize, parseAxis, type Matrix } from '../sweep/matrix';
 import { fuzzCases } from '../sweep/fuzz';
 import { runSweep, type SweepOptions } from '../sweep/run';
-import { addVerdict, newTally, type VariantTally } from '../sweep/tally';
+import { addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
 import { VARIANTS, variantByName, spawnWorker, type VariantSpec } from '../sweep/variants';
 import {
-  jsonlCase, jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport, htmlReport,
+  jsonlCase, jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport,
   textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
 } from '../sweep/report';
 import { oneScreenReport, type Screen } from '../sweep/report-text';
+import { htmlReport } from '../sweep/report-html';
 import { gatherHostProfile } from '../host';
 import { native } from '../native';
 import { listOpenFds } from '../bridge/fdtable';
@@ -46,6 +47,7 @@ const OPTS: Record<string, OptionSpec> = {
   help: { value: false, help: 'show this help' },
   worker: { value: true, arg: 'VARIANT', help: '(internal) run as a variant\'s child process' },
   'emit-cases': { value: false, help: '(internal) with --worker: stream every case' },
+  examples: { value: false, help: '(internal) with --worker: keep one traced example per distinct outcome per cell (html)' },
 };
 
 interface Plan {
@@ -176,7 +178,7 @@ const exitForSignal = (s: NodeJS.Signals) => (s === 'SIGINT' ? 130 : 143);
 export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, OPTS, 'sweep');
   if (flag(p, 'help')) {
-    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case agrees, 1 on any mismatch, 2 on a usage error, 130 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases'))) + '\n');
+    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case agrees, 1 on any mismatch, 2 on a usage error, 130 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases' && k !== 'examples'))) + '\n');
     return 0;
   }
   if (p.positional.length) throw new UsageError(`sweep takes no arguments, only options (got "${p.positional[0]}"); e.g. sockbridge sweep --domains AF_INET --types SOCK_RAW`);
@@ -212,7 +214,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
     }
     for (const v of run) {
       if (stopRequested) break;
-      const t = newTally(v.name);
+      const t = newTally(v.name, { examples: format === 'html' });
       tallies.push(t);
       const onCase = format === 'jsonl' ? (line: string) => out.write(line + '\n') : undefined;
       if (v.name === 'self') {
@@ -223,7 +225,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
           onProgress: (done) => progress.update(v.name, done, plan.count),
         }, {}, flag(p, 'kernel-trace'));
       } else {
-        const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : [])], {
+        const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : []), ...(t.examples ? ['--examples'] : [])], {
           onLine: (line) => {
             if (line.startsWith('{"kind":"tally"')) Object.assign(t, deserializeTally(line));
             else if (onCase) onCase(line);
@@ -247,7 +249,12 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
     if (format === 'text' && flag(p, 'grid')) out.write(textReport(tallies, skipped, plan, seconds, style));
     else if (format === 'text') out.write(oneScreenReport({ title: `sockbridge sweep, ${seconds.toFixed(1)} s: ${plan.matrixText}`, tallies, skipped, screen }));
     else if (format === 'junit') out.write(junitReport(tallies));
-    else if (format === 'html') out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`));
+    else if (format === 'html') {
+      out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`, {
+        subtitle: `${plan.count} cases per variant, ${seconds.toFixed(1)} s, ${new Date(started).toISOString()}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`,
+        about: (name) => variantByName(name)?.about,
+      }));
+    }
     if (format !== 'text' || opt(p, 'out') !== undefined) {
       // People still want the verdict on the terminal when the report went elsewhere.
       for (const t of tallies) io.err(textTotals(t, { color: false }) + '\n');
@@ -310,6 +317,7 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
     onProgress: hooks.onProgress,
     shouldStop: () => stopRequested !== null,
     kernelTrace: trace,
+    ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
     ...extra,
   }, (v, i) => {
     if (v.kernelTrace) {
@@ -317,7 +325,7 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
       if (v.kernelTrace.agree === true) traceAgree++;
       else if (v.kernelTrace.agree === null) traceUnknown++;
     }
-    addVerdict(t, v);
+    addVerdict(t, v, i);
     hooks.onVerdict?.(v, i);
   }).finally(() => {
     const problems = trace?.close() ?? [];
@@ -344,7 +352,7 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
 async function runWorker(variant: string, p: Parsed): Promise<number> {
   const plan = buildPlan(p);
   const emit = flag(p, 'emit-cases');
-  const t = newTally(variant);
+  const t = newTally(variant, { examples: flag(p, 'examples') });
   const out = new BufferedOut(1, false);
   const write = (s: string) => out.write(s + '\n');
   const uninstall = installStopHandlers(() => undefined);
@@ -373,7 +381,8 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         frozenFdTable: true, procNet: false,
         onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
         shouldStop: () => stopRequested !== null,
-      }, (v, i) => { addVerdict(t, v); if (emit) write(jsonlCase(variant, i, v)); });
+        ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
+      }, (v, i) => { addVerdict(t, v, i); if (emit) write(jsonlCase(variant, i, v)); });
       native().setrlimit(7, hard, hard);
       t.completed = outcome.completed;
       t.notes.push(`RLIMIT_NOFILE soft limit ${soft} with fds ${compactFds(profileFds)} open`);
