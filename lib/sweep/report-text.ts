@@ -25,16 +25,18 @@ export interface Screen extends TextStyle {
 export type Tone = 'good' | 'bad' | 'warn';
 
 /** What each verdict kind is called in reports, and how it is coloured. Order = column order. */
-export const VERDICT_KINDS: Record<string, { label: string; tone: Tone; about: string }> = {
-  MATCH: { label: 'agree', tone: 'good', about: 'every compared field agrees' },
-  MISMATCH: { label: 'disagree', tone: 'bad', about: 'the model and the kernel disagree' },
-  DEPARTURE: { label: 'departure', tone: 'bad', about: 'an emulator answered differently from the model proven for that ABI' },
-  EXPLAINED: { label: 'explained', tone: 'warn', about: 'the roads part where a policy the model cannot see decides (seccomp, an LSM)' },
-  UNSUPPORTED: { label: 'unsupported', tone: 'warn', about: 'the profile lacks a fact the path needs; the kernel gave one of the possible results' },
+export interface KindInfo { label: string; tone: Tone; about: string; /** One character for grids. */ mark: string }
+
+export const VERDICT_KINDS: Record<string, KindInfo> = {
+  MATCH: { label: 'agree', tone: 'good', mark: '=', about: 'every compared field agrees' },
+  MISMATCH: { label: 'disagree', tone: 'bad', mark: '✗', about: 'the model and the kernel disagree' },
+  DEPARTURE: { label: 'departure', tone: 'bad', mark: '≠', about: 'an emulator answered differently from the model proven for that ABI' },
+  EXPLAINED: { label: 'explained', tone: 'warn', mark: '~', about: 'the roads part where a policy the model cannot see decides (seccomp, an LSM)' },
+  UNSUPPORTED: { label: 'unsupported', tone: 'warn', mark: '?', about: 'the profile lacks a fact the path needs; the kernel gave one of the possible results' },
 };
 
-export function kindInfo(kind: string): { label: string; tone: Tone; about: string } {
-  return VERDICT_KINDS[kind] ?? { label: kind.toLowerCase(), tone: 'warn', about: kind };
+export function kindInfo(kind: string): KindInfo {
+  return VERDICT_KINDS[kind] ?? { label: kind.toLowerCase(), tone: 'warn', mark: '!', about: kind };
 }
 
 /** The verdict kinds a set of tallies has counters for, known ones first in their order. */
@@ -258,9 +260,8 @@ export function familyGrid(tallies: VariantTally[], screen: Screen): string[] {
       if (differs) { s += '*'; marks.add('*'); }
       for (const [k, x] of others) {
         const info = kindInfo(k);
-        const sym = info.tone === 'bad' ? '✗' : '~';
-        marks.add(`${sym}${k}`);
-        s += tone(screen, info.tone, ` ${sym}${x}`);
+        marks.add(k);
+        s += tone(screen, info.tone, ` ${info.mark}${x}`);
       }
       return s;
     });
@@ -288,8 +289,7 @@ export function familyGrid(tallies: VariantTally[], screen: Screen): string[] {
   if (marks.has('*')) legend.push(`*: the kernel's answers differ from ${ref.variant}'s`);
   for (const k of kindsOf(tallies)) {
     const info = kindInfo(k);
-    const sym = info.tone === 'bad' ? '✗' : '~';
-    if (marks.has(`${sym}${k}`)) legend.push(`${sym}n: ${info.label}`);
+    if (marks.has(k)) legend.push(`${info.mark}n: ${info.label}`);
   }
   out.push(...wrap(bold(screen, 'families where sockets were made or the variants differ') + dim(screen, ` (${legend.join('; ')})`), screen, 2));
   for (const b of blocks) {

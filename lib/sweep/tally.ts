@@ -137,7 +137,8 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
     row.set(base, cell);
   }
   cell.total++;
-  cell[v.kind]++;
+  // A verdict kind this tally has no counter for yet (a new kind) starts one.
+  (cell as unknown as Record<string, number>)[v.kind] = ((cell as unknown as Record<string, number>)[v.kind] ?? 0) + 1;
   const label = v.observation.errno === 0 ? 'fd' : errnoName(v.observation.errno);
   cell.outcomes.set(label, (cell.outcomes.get(label) ?? 0) + 1);
   if (t.examples) {
@@ -148,7 +149,7 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
     else cell.distinct.set(key, { kind: v.kind, kernel: label, model: labelOf(v.prediction.result), count: 1, example: caseExample(v, index) });
   }
   t.totals.total++;
-  t.totals[v.kind]++;
+  (t.totals as Record<string, number>)[v.kind] = ((t.totals as Record<string, number>)[v.kind] ?? 0) + 1;
   if (v.kind !== 'MATCH') {
     if (t.notMatching.length < KEEP_LIMIT) t.notMatching.push(v);
     else t.notMatchingDropped++;
