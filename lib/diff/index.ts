@@ -195,7 +195,8 @@ function columnsFromReport(text: string, source: string, sibling?: (variant: str
       c.noProfile = `${source} carries no profile line for variant ${v} (written by sockbridge before the fleet work)` +
         '; the deciding steps are not known - give the host profile beside it (see the README)';
     }
-    c.node = host.nodename;
+    // A guest without a host name says "(none)" (uname -n): no node to name.
+    c.node = host.nodename && host.nodename !== '(none)' ? host.nodename : undefined;
     c.release = p?.kernel.release.value ?? host.release;
     c.machine = p?.kernel.machine.value ?? host.machine;
     c.flavour = flavourOf(c.release);

@@ -45,7 +45,7 @@ export function causeText(g: { causes: DiffGroup['causes']; causeKinds: string[]
   }
   return g.causes.map((c) => {
     const vals = c.values.map((v, i) => `${v ?? '?'} on ${cols[colIdx[i]].label}`).join(', ');
-    return `${c.kind}: ${c.fact === 'kernel.release' ? 'kernel.release' : c.fact} ${c.kind === 'release' && c.values.every((v, i) => v === cols[colIdx[i]].label) ? c.values.join(' vs ') : vals}` +
+    return `${c.kind}: ${c.fact} ${c.kind === 'release' && c.values.every((v, i) => v === (cols[colIdx[i]].release ?? null)) ? c.values.join(' vs ') : vals}` +
       `${c.moved?.length ? ` (${c.moved.join('; ')})` : ''}`;
   }).join('; ');
 }
