@@ -214,7 +214,12 @@ export interface Observation {
 // Verdicts: the bridge's answer for one case.
 // ---------------------------------------------------------------------------
 
-export type VerdictKind = 'MATCH' | 'MISMATCH' | 'UNSUPPORTED' | 'EXPLAINED';
+/**
+ * DEPARTURE: under a syscall emulator (sweep/compare --emulator), the emulator answered
+ * differently from the model, which is Linux for that ABI on this host's facts: the emulator's
+ * departure from Linux, not a model mismatch.
+ */
+export type VerdictKind = 'MATCH' | 'MISMATCH' | 'UNSUPPORTED' | 'EXPLAINED' | 'DEPARTURE';
 
 export interface FieldDiff {
   field: string;

@@ -23,6 +23,9 @@ const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   'kernel-trace': { value: false, help: 'also record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line them up with the steps (root)' },
   json: { value: false, help: 'print the prediction (and observation) as JSON' },
   format: { value: true, arg: 'FMT', help: 'text (default), json (as --json), or html: one page with the path drawn as in the sweep\'s html report' },
+  emulator: { value: true, arg: 'NAME', help: 'ask a syscall emulator (qemu-aarch64, qemu-mips64el, qemu-i386) instead of this kernel, and say where it departs from Linux (exit 5)' },
+  route: { value: true, arg: 'R', help: 'with --emulator qemu-i386: socket (359, default) or socketcall (102)' },
+  'no-control': { value: false, help: 'with --emulator: skip the same call on this kernel natively' },
   color: { value: false, help: 'colour the output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
   help: { value: false, help: 'show this help' },
@@ -31,6 +34,9 @@ const EXPLAIN_OPTS: Record<string, OptionSpec> = {
 const COMPARE_OPTS: Record<string, OptionSpec> = {
   'kernel-trace': EXPLAIN_OPTS['kernel-trace'],
   json: { value: false, help: 'print the verdict as JSON' },
+  emulator: EXPLAIN_OPTS.emulator,
+  route: EXPLAIN_OPTS.route,
+  'no-control': EXPLAIN_OPTS['no-control'],
   color: EXPLAIN_OPTS.color,
   'no-color': EXPLAIN_OPTS['no-color'],
   help: EXPLAIN_OPTS.help,
@@ -109,6 +115,8 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   let c = parseCase(p.positional, 'explain');
+  if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedExplain(p.positional, p, io);
+  for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   const style = styleFor(p, io);
   const file = opt(p, 'profile');
   if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
@@ -191,7 +199,9 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
     io.out(helpText('compare', 'DOMAIN TYPE [PROTOCOL]', 'Run socket(DOMAIN, TYPE, PROTOCOL) down both roads - the model and this machine\'s kernel -\nand line the answers up field by field. Exit 0 when they agree, 1 when they do not.', COMPARE_OPTS) + '\n');
     return 0;
   }
+  if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedCompare(p.positional, p, io);
   const c = parseCase(p.positional, 'compare');
+  for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   const style = styleFor(p, io);
   requireProcfs();
   const profile = gatherHostProfile();

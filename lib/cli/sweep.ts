@@ -45,12 +45,15 @@ const OPTS: Record<string, OptionSpec> = {
   color: { value: false, help: 'colour the text output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
   help: { value: false, help: 'show this help' },
+  emulator: { value: true, arg: 'NAME', help: 'run the kernel road under a syscall emulator (qemu-aarch64, qemu-mips64el, qemu-i386) and report its departures from Linux (exit 5 when there are any)' },
+  route: { value: true, arg: 'R', help: 'with --emulator qemu-i386: enter by socket (359, default) or socketcall (102)' },
+  'no-control': { value: false, help: 'with --emulator: skip the native control run on this kernel' },
   worker: { value: true, arg: 'VARIANT', help: '(internal) run as a variant\'s child process' },
   'emit-cases': { value: false, help: '(internal) with --worker: stream every case' },
   examples: { value: false, help: '(internal) with --worker: keep one traced example per distinct outcome per cell (html)' },
 };
 
-interface Plan {
+export interface Plan {
   matrixText: string;
   cases: () => Iterable<SocketCase>;
   count: number;
@@ -58,7 +61,7 @@ interface Plan {
   closeThreads: number;
 }
 
-function buildPlan(p: Parsed): Plan {
+export function buildPlan(p: Parsed): Plan {
   const random = intOpt(p, 'random', 1, 10_000_000);
   const seed = intOpt(p, 'seed', -2147483648, 2147483647);
   const batch = intOpt(p, 'batch', 1, 65536) ?? 2048;
@@ -129,7 +132,7 @@ function chooseVariants(p: Parsed): { run: VariantSpec[]; skipped: string[] } {
 }
 
 /** Open the report file before any work, so an unwritable --out fails at once. */
-function openOut(file: string | undefined): BufferedOut {
+export function openOut(file: string | undefined): BufferedOut {
   if (file === undefined) return new BufferedOut(1, false);
   let fd: number;
   try {
@@ -144,7 +147,7 @@ function openOut(file: string | undefined): BufferedOut {
  * Lines gathered into 64 KiB writes: a jsonl sweep is 192,000 lines, and a write(2) per line
  * cost more than the model. Flushed when full and on close (also after an interruption).
  */
-class BufferedOut {
+export class BufferedOut {
   private parts: string[] = [];
   private size = 0;
   constructor(private readonly fd: number, private readonly owned: boolean) {}
@@ -184,6 +187,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   if (p.positional.length) throw new UsageError(`sweep takes no arguments, only options (got "${p.positional[0]}"); e.g. sockbridge sweep --domains AF_INET --types SOCK_RAW`);
   const worker = opt(p, 'worker');
   if (worker !== undefined) return runWorker(worker, p);
+  if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedSweep(p, io);
+  for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   if (flag(p, 'progress') && flag(p, 'no-progress')) throw new UsageError('--progress and --no-progress contradict each other');
   if (flag(p, 'color') && flag(p, 'no-color')) throw new UsageError('--color and --no-color contradict each other');
   if (flag(p, 'grid') && (opt(p, 'format') ?? 'text') !== 'text') throw new UsageError(`--grid shapes the text report; it cannot go with --format ${opt(p, 'format')}`);

@@ -7,7 +7,7 @@
  * the text alone. Numbers stay as the probe's ABI reported them (a mips errno, SO_TYPE and
  * O_* bits are mips numbers); translating is the Abi's job (lib/abi/arch.ts), not the runner's.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import type { AbiName, EntryRoute } from '../abi/arch';
 import { type NetTableName, isNetTableName, parseFdinfo, parseNetTableLine } from '../observe';
 import type { Observation, SocketCase } from '../types';
@@ -208,4 +208,46 @@ export function runProbe(binary: string, cases: readonly SocketCase[], opts: Run
   if (!run.complete) throw new Error(`${argv.join(' ')}: the output ends before the probe's end line`);
   if (run.observations.length !== cases.length) throw new Error(`${argv.join(' ')}: ${run.observations.length} observations for ${cases.length} cases`);
   return run;
+}
+
+/** A probe started in the background: its parsed run, and a way to stop it (SIGINT, SIGTERM). */
+export interface StartedProbe {
+  done: Promise<ProbeRun>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * runProbe without blocking the event loop, so signal handlers run while the probe works (a
+ * sweep under an emulator takes seconds to minutes) and can stop it. Rejects as runProbe throws.
+ */
+export function startProbe(binary: string, cases: readonly SocketCase[], opts: RunProbeOptions = {}): StartedProbe {
+  const argv = probeArgv(binary, opts);
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  child.stdin.on('error', () => undefined); // the probe may exit before reading all (bad input): its exit says why
+  child.stdin.end(probeInput(cases));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+  const done = new Promise<ProbeRun>((resolve, reject) => {
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      if (status !== 0) {
+        reject(new Error(`${argv.join(' ')} ${signal ? `was killed by ${signal}` : `exited ${status}`}: ${Buffer.concat(err).toString('utf8').trim() || '(no message)'}`));
+        return;
+      }
+      try {
+        const run = parseProbeOutput(Buffer.concat(out).toString('utf8'), { procNet: opts.procNet });
+        if (!run.complete) throw new Error(`${argv.join(' ')}: the output ends before the probe's end line`);
+        if (run.observations.length !== cases.length) throw new Error(`${argv.join(' ')}: ${run.observations.length} observations for ${cases.length} cases`);
+        resolve(run);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+  return { done, kill: (sig) => { child.kill(sig); } };
 }

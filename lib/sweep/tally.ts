@@ -13,6 +13,7 @@ export interface CellStats {
   MISMATCH: number;
   UNSUPPORTED: number;
   EXPLAINED: number;
+  DEPARTURE: number;
   /** Observed result label -> count ("EAFNOSUPPORT", "fd"). */
   outcomes: Map<string, number>;
   /**
@@ -73,7 +74,7 @@ export function newTally(variant: string, opts: { examples?: boolean } = {}): Va
     ...(opts.examples ? { examples: true } : {}),
     variant,
     cells: new Map(),
-    totals: { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0 },
+    totals: { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, DEPARTURE: 0 },
     notMatching: [],
     notMatchingDropped: 0,
     completed: false,
@@ -133,7 +134,7 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
   if (!row) { row = new Map(); t.cells.set(domain, row); }
   let cell = row.get(base);
   if (!cell) {
-    cell = { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, outcomes: new Map() };
+    cell = { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, DEPARTURE: 0, outcomes: new Map() };
     row.set(base, cell);
   }
   cell.total++;
