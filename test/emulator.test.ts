@@ -122,6 +122,37 @@ describe('emulator: sweep --emulator under qemu-user', function () {
     });
   }
 
+  it('qemu-mips64el: MIPS numbers through the ABI layer; the control renumbers the type and agrees; a nonblocking socket\'s fdinfo flags are the host\'s, not MIPS\'s', function () {
+    if (!have('qemu-mips64el-static')) {
+      this.test!.title += ' (pending: qemu-mips64el-static not installed; Debian package qemu-user-static)';
+      this.skip();
+    }
+    try {
+      buildProbe('mips64el');
+    } catch (e) {
+      if (e instanceof ToolMissingError) this.skip();
+      throw e;
+    }
+    const res = run(['sweep', '--emulator', 'qemu-mips64el', '--domains', 'AF_UNIX,AF_INET,AF_NETLINK', '--types', 'SOCK_STREAM,SOCK_DGRAM,SOCK_RAW', '--protocols', '0,6,17', '--format', 'jsonl', '--no-progress']);
+    const lines = res.out.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const conf = lines.find((l) => l.kind === 'conformance') as Line & { totals: Record<string, number>; control: { ran: boolean; mismatches: number } };
+    assert.equal(conf.control.ran, true);
+    assert.equal(conf.control.mismatches, 0);
+    assert.equal(res.code, conf.totals.DEPARTURE ? 5 : 0, res.err);
+    const cases = lines.filter((l) => l.kind === 'case');
+    // socket(AF_UNIX, SOCK_STREAM, 0) in MIPS numbers: type 2, and SO_TYPE reads back 2.
+    const stream = cases.find((c) => c.domain === 1 && c.type === 2 && c.protocol === 0) as Line & { verdict: string; observed: { soType: number } };
+    assert.equal(stream.verdict, 'MATCH');
+    assert.equal(stream.observed.soType, 2);
+    // SOCK_NONBLOCK is 0x80 on MIPS: qemu sets O_NONBLOCK (F_GETFL reads MIPS's 0x80) but
+    // /proc/self/fdinfo is the host's and prints x86's 04000, where a MIPS kernel prints 0200.
+    const nb = cases.find((c) => c.domain === 1 && c.type === (2 | 0x80) && c.protocol === 0) as Line & { verdict: string; diffs: Array<{ field: string }> };
+    assert.equal(nb.verdict, 'DEPARTURE');
+    assert.deepEqual(nb.diffs.map((d) => d.field), ['fdinfo.flags']);
+    const cls = lines.filter((l) => l.kind === 'departure-class').find((l) => l.fn === 'sock_alloc_file') as Line & { fields: string[] };
+    assert.deepEqual(cls.fields, ['fdinfo.flags']);
+  });
+
   it('the same machinery with no emulator (the x86-64 probe run directly) finds no departure on this kernel', async function () {
     const native: FoundEmulator = {
       spec: { name: 'qemu-aarch64', abi: 'x86_64', binaries: [], aptPackage: '', routes: ['socket'], about: 'no emulator' },

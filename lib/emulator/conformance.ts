@@ -121,14 +121,28 @@ function resultWord(r: { errno?: number; fd?: number } | Observation, abi?: Abi)
   return errno === undefined ? 'a new socket' : errnoName(errno, abi);
 }
 
+/** Which kernel step sets a compared field the same way for every family (the rest are the family's). */
+const FIELD_SETTER: Record<string, string | undefined> = {
+  fd: 'get_unused_fd_flags', cloexec: 'get_unused_fd_flags',
+  nonblock: 'sock_alloc_file', 'fdinfo.flags': 'sock_alloc_file', sockprotoname: 'sock_alloc_file',
+  link: 'sock_alloc', 'inode.mode': 'sock_alloc', 'inode.uid': 'sock_alloc', 'inode.gid': 'sock_alloc',
+};
+
 /** The class key of a departure verdict (with a traced prediction); errno names in the emulated ABI's numbering. */
 export function classKey(v: Verdict, abi?: Abi): { key: string; fn: string; what: string; linux: string; emulator: string; fields: string[] } {
-  const s = classStep(v.prediction);
-  const fn = s?.fn ?? '(no trace)';
-  const what = s ? normalizeWhat(s.what) : '';
   const linux = resultWord(v.prediction.result, abi);
   const emulator = resultWord(v.observation, abi);
   const fields = v.diffs.some((d) => d.field === 'result') ? [] : v.diffs.map((d) => d.field);
+  // Both made a socket and only some of its facts differ: the class is the kernel step that
+  // sets those facts (fdinfo flags are sock_alloc_file's for every family), not the family.
+  const setters = new Set(fields.map((f) => FIELD_SETTER[f]));
+  if (fields.length && setters.size === 1 && !setters.has(undefined)) {
+    const fn = [...setters][0] as string;
+    return { key: [fn, fields.join(','), linux, emulator].join('\u0000'), fn, what: `sets ${fields.join(', ')}`, linux, emulator, fields };
+  }
+  const s = classStep(v.prediction);
+  const fn = s?.fn ?? '(no trace)';
+  const what = s ? normalizeWhat(s.what) : '';
   return { key: [fn, what, linux, emulator, fields.join(',')].join('\u0000'), fn, what, linux, emulator, fields };
 }
 
