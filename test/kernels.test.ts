@@ -122,7 +122,8 @@ describe('kernels: guest set-up', () => {
 
   it('knows 5.10, 6.1 and 6.12, generic and cloud; boots bookworm\'s two by default', () => {
     assert.deepStrictEqual(KNOWN_KERNELS.map((k) => k.id), [
-      'debian-5.10-generic', 'debian-5.10-cloud', 'debian-6.1-generic', 'debian-6.1-cloud', 'debian-6.12-generic', 'debian-6.12-cloud']);
+      'debian-5.10-generic', 'debian-5.10-cloud', 'debian-6.1-generic', 'debian-6.1-cloud', 'debian-6.12-generic', 'debian-6.12-cloud',
+      'debian-6.1-arm64-generic', 'debian-6.1-arm64-cloud', 'debian-6.1-mips64el-5kc-malta']);
     assert.deepStrictEqual(defaultKernels().map((k) => k.id), ['debian-6.1-generic', 'debian-6.1-cloud']);
   });
 

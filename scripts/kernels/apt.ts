@@ -44,8 +44,8 @@ export function isInstalled(pkg: string): boolean {
 }
 
 /** Install whatever is missing; idempotent (dpkg is asked first, apt only when needed). */
-export function ensureHostPackages(log: (s: string) => void): void {
-  const missing = HOST_PACKAGES.filter((p) => !isInstalled(p.pkg)).map((p) => p.pkg);
+export function ensureHostPackages(log: (s: string) => void, extra: string[] = []): void {
+  const missing = [...new Set([...HOST_PACKAGES.map((p) => p.pkg), ...extra])].filter((p) => !isInstalled(p));
   if (missing.length === 0) return;
   log(`installing host packages: ${missing.join(' ')}`);
   const upd = run('apt-get', ['update', '-q'], { timeoutMs: 300_000 });
@@ -68,8 +68,15 @@ export interface KernelSpec {
   series: string;
   /** "" for the generic flavour, "cloud-" for the cloud flavour. */
   flavour: '' | 'cloud-';
-  /** Debian architecture of the package ("amd64"). */
+  /** Debian architecture of the package ("amd64", "arm64", "mips64el"): see guest-arch.ts for how each boots. */
   arch: string;
+  /**
+   * For an image named by its flavour alone, without the architecture and without -unsigned
+   * (mips64el's "5kc-malta": linux-image-6.1.0-N-5kc-malta, meta package linux-image-5kc-malta).
+   */
+  image?: string;
+  /** The report's name of the flavour (default: generic / cloud). */
+  flavourName?: string;
   /** Booted by a plain `npm run test:kernels` (and so by CI); the rest need --all or --kernels. */
   default?: boolean;
 }
@@ -86,7 +93,22 @@ export const KNOWN_KERNELS: readonly KernelSpec[] = [
   { id: 'debian-6.1-cloud', suite: 'bookworm', series: '6.1', flavour: 'cloud-', arch: 'amd64', default: true },
   { id: 'debian-6.12-generic', suite: 'trixie', series: '6.12', flavour: '', arch: 'amd64' },
   { id: 'debian-6.12-cloud', suite: 'trixie', series: '6.12', flavour: 'cloud-', arch: 'amd64' },
+  // Other architectures (issue 13): qemu-system-aarch64 -M virt and qemu-system-mips64el -M malta,
+  // TCG only, the kernel road as the static probe (guest-arch.ts). arm64 cloud is the one CI boots.
+  { id: 'debian-6.1-arm64-generic', suite: 'bookworm', series: '6.1', flavour: '', arch: 'arm64' },
+  { id: 'debian-6.1-arm64-cloud', suite: 'bookworm', series: '6.1', flavour: 'cloud-', arch: 'arm64' },
+  { id: 'debian-6.1-mips64el-5kc-malta', suite: 'bookworm', series: '6.1', flavour: '', arch: 'mips64el', image: '5kc-malta', flavourName: '5kc-malta' },
 ];
+
+/** The image name part after the kernel version: "cloud-arm64-unsigned", "5kc-malta". */
+function imageSuffix(spec: KernelSpec): string {
+  return spec.image ?? `${spec.flavour}${spec.arch}-unsigned`;
+}
+
+/** The flavour as the report names it. */
+export function flavourName(spec: KernelSpec): string {
+  return spec.flavourName ?? (spec.flavour === 'cloud-' ? 'cloud' : 'generic');
+}
 
 /** The kernels a run boots when --kernels is not given (--all: every one). */
 export function defaultKernels(): KernelSpec[] {
@@ -98,13 +120,14 @@ export function defaultKernels(): KernelSpec[] {
  * bookworm: <series>.0-<abi>) or "6.12.118+deb13" (trixie: <upstream>+deb<N>).
  */
 export function packageName(spec: KernelSpec, kver: string): string {
-  return `linux-image-${kver}-${spec.flavour}${spec.arch}-unsigned`;
+  return `linux-image-${kver}-${imageSuffix(spec)}`;
 }
 
 /** The kernel version part of an image package name of this spec's flavour, or null. */
 export function kernelVersionOf(spec: KernelSpec, pkg: string): string | null {
   const esc = spec.series.replace(/\./g, '\\.');
-  const m = new RegExp(`^linux-image-(${esc}\\.[0-9][^-]*(?:-[0-9]+)?)-${spec.flavour}${spec.arch}(?:-unsigned)?$`).exec(pkg);
+  const tailRe = spec.image !== undefined ? spec.image : `${spec.flavour}${spec.arch}(?:-unsigned)?`;
+  const m = new RegExp(`^linux-image-(${esc}\\.[0-9][^-]*(?:-[0-9]+)?)-${tailRe}$`).exec(pkg);
   return m ? m[1] : null;
 }
 
@@ -224,7 +247,7 @@ export function updatePrivate(a: PrivateApt, log: (s: string) => void): void {
  * (a mirror may lack the newest file, as it lacked 5.10.0-46's cloud image here).
  */
 export function candidatePackages(spec: KernelSpec, a: PrivateApt): string[] {
-  const meta = `linux-image-${spec.flavour}${spec.arch}`;
+  const meta = spec.image !== undefined ? `linux-image-${spec.image}` : `linux-image-${spec.flavour}${spec.arch}`;
   const dep = run('apt-cache', [...a.options, 'depends', meta]);
   const preferred: string[] = [];
   for (const m of dep.stdout.matchAll(/Depends:\s+(linux-image-\S+)/g)) {
@@ -232,13 +255,13 @@ export function candidatePackages(spec: KernelSpec, a: PrivateApt): string[] {
     if (v) preferred.push(packageName(spec, v));
   }
   const esc = spec.series.replace(/\./g, '\\.');
-  const search = run('apt-cache', [...a.options, 'search', '--names-only', `^linux-image-${esc}\\..*-${spec.flavour}${spec.arch}-unsigned$`]);
+  const search = run('apt-cache', [...a.options, 'search', '--names-only', `^linux-image-${esc}\\..*-${imageSuffix(spec)}$`]);
   const others = [...search.stdout.matchAll(/^(linux-image-\S+) /gm)].map((m) => m[1])
     .filter((p) => kernelVersionOf(spec, p) !== null)
     .sort((x, y) => compareKernelVersions(kernelVersionOf(spec, y)!, kernelVersionOf(spec, x)!));
   const all = [...new Set([...preferred, ...others])];
   if (all.length === 0) {
-    throw new InfraError('download', `apt-cache (private lists for ${a.suite}/${a.arch}) knows no linux-image-${spec.series}.*-${spec.flavour}${spec.arch}-unsigned package`);
+    throw new InfraError('download', `apt-cache (private lists for ${a.suite}/${a.arch}) knows no linux-image-${spec.series}.*-${imageSuffix(spec)} package`);
   }
   return all;
 }

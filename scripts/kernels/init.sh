@@ -20,7 +20,13 @@ export HOME=/tmp LANG=C
 # The host profile reads the active LSMs from /sys/kernel/security/lsm, as on a booted system.
 /bin/busybox mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 
+# The data port: the second serial line, or (foreign guests: sockbridge.data=ttyAMA0) the console
+# line itself, which then must carry no kernel message inside a frame: console loglevel 1.
 D=/dev/ttyS1
+for w in $(cat /proc/cmdline); do
+  case "$w" in sockbridge.data=*) D=/dev/${w#sockbridge.data=} ;; esac
+done
+case "$D" in /dev/ttyS1) ;; *) echo 1 > /proc/sys/kernel/printk ;; esac
 stty -F $D raw -echo 115200 2>/dev/null
 
 say() { echo "@@SOCKBRIDGE $*" > $D; }
@@ -46,8 +52,14 @@ while read -r name who cmd; do
   else
     # setuid from root to 65534 without keepcaps clears the permitted and effective sets.
     # The full path: busybox sh prefers its own applets, and busybox's setpriv has no --reuid.
-    (cd /opt/sockbridge && /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all sh -c "$cmd") \
-      > /tmp/out 2> /tmp/err < /dev/null
+    # Foreign guests have no util-linux: busybox su (root needs no password; setgid, initgroups,
+    # setuid: the same credentials, the bounding set left full).
+    if [ -x /usr/bin/setpriv ]; then
+      (cd /opt/sockbridge && /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all sh -c "$cmd") \
+        > /tmp/out 2> /tmp/err < /dev/null
+    else
+      (cd /opt/sockbridge && su -s /bin/sh nobody -c "$cmd") > /tmp/out 2> /tmp/err < /dev/null
+    fi
   fi
   rc=$?
   read t1 rest < /proc/uptime

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FrameParser, GuestOutput } from './frames';
 import { run, tail } from './apt';
+import { type GuestArch, GUEST_ARCHES } from './guest-arch';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -27,6 +28,8 @@ export interface BootOptions {
   append?: string;
   /** Called for READY / RC / DONE lines as they arrive (progress). */
   onEvent?: (line: string) => void;
+  /** The guest's architecture (default amd64). */
+  arch?: GuestArch;
 }
 
 export interface BootResult {
@@ -40,25 +43,32 @@ export interface BootResult {
 }
 
 export function qemuArgs(o: BootOptions): string[] {
+  const g = o.arch ?? GUEST_ARCHES.amd64;
+  // One serial line (foreign guests): the console and the frames share stdio; the guest's /init
+  // learns where to write from sockbridge.data= and quiets printk first.
+  const serial = g.dataPort === 'console' ? ['-serial', 'stdio'] : ['-serial', `file:${o.consoleLog}`, '-serial', 'stdio'];
   return [
     '-nodefaults', '-nographic', '-no-reboot', '-nic', 'none',
-    '-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max',
-    '-m', String(o.memoryMb), '-smp', String(o.cpus),
+    ...g.machineArgs(o.accel),
+    '-m', String(o.memoryMb), '-smp', String(Math.min(o.cpus, g.maxCpus)),
     '-kernel', o.vmlinuz, '-initrd', o.initrd,
-    '-append', `console=ttyS0 panic=-1 quiet${o.append ? ' ' + o.append : ''}`,
-    '-serial', `file:${o.consoleLog}`, '-serial', 'stdio',
+    '-append', `console=${g.console} panic=-1 quiet sockbridge.data=${g.dataPort === 'console' ? g.console : g.dataPort}${o.append ? ' ' + o.append : ''}`,
+    ...serial,
   ];
 }
 
 export function boot(o: BootOptions): Promise<BootResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const g = o.arch ?? GUEST_ARCHES.amd64;
+    const child = spawn(g.qemu, qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
     const parser = new FrameParser(o.onEvent);
+    // The console shares the line with the frames: keep a copy of everything as the console log.
+    const tee = g.dataPort === 'console' ? fs.createWriteStream(o.consoleLog) : null;
     let stderr = '';
     let timedOut = false;
     child.stdout.setEncoding('latin1');
-    child.stdout.on('data', (d: string) => parser.push(d));
+    child.stdout.on('data', (d: string) => { parser.push(d); tee?.write(d, 'latin1'); });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs);
@@ -67,6 +77,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      tee?.end();
       resolve({ output: parser.end(), exitCode: code, timedOut, seconds: (Date.now() - t0) / 1000, qemuStderr: stderr });
     };
     child.on('error', (e) => { stderr += `spawn: ${e.message}\n`; finish(null); });

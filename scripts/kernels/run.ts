@@ -34,6 +34,9 @@ import { buildInitramfs, extractKernel, GuestJob, snapshotPackage } from './init
 import { Accel, boot, consoleTail, probeKvm } from './qemu';
 import { KernelOutcome, writeSummary } from './summary';
 import { guestJobs, analyseKernel, sweepAvailable, frameFile, frameOfFile, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
+import { guestArch } from './guest-arch';
+import { analyseStaticGuest, buildStaticInitramfs, casesFor, FOREIGN_MATRIX, staticJobs } from './static-guest';
+import { flavourName } from './apt';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -133,7 +136,8 @@ Promise<KernelOutcome> {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const cacheDir = kernelCacheRoot(ROOT);
-  const outcome: KernelOutcome = { id: spec.id, outDir, phases: {} };
+  const ga = guestArch(spec.arch);
+  const outcome: KernelOutcome = { id: spec.id, outDir, phases: {}, arch: spec.arch, flavour: flavourName(spec) };
   const phase = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -149,6 +153,11 @@ Promise<KernelOutcome> {
     const deb = got.deb;
     const k = await phase('extract', () => extractKernel(deb, path.join(cacheDir, 'extracted')));
     outcome.release = k.release;
+    if (ga.road === 'static-probe') {
+      await runStaticGuest(spec, o, k, outcome, outDir, cacheDir, runDir, phase);
+      fs.writeFileSync(path.join(outDir, 'outcome.json'), JSON.stringify({ ...outcome, guest: undefined }, null, 1) + '\n');
+      return outcome;
+    }
     const ir = await phase('initramfs', () => buildInitramfs({
       kernel: k, packageRoot: pkg, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, modprobe: o.modprobe,
       stageDir: path.join(runDir, 'stage', spec.id), output: path.join(runDir, `${spec.id}.cpio.gz`),
@@ -195,6 +204,57 @@ Promise<KernelOutcome> {
 }
 
 /**
+ * A guest of another architecture (guest-arch.ts): static probe inside, TCG, one serial line;
+ * the comparisons are made here from the probe's output and the guest's files (static-guest.ts).
+ * Failures are recorded in the outcome like runKernel's.
+ */
+async function runStaticGuest(spec: KernelSpec, o: Options, k: ReturnType<typeof extractKernel>, outcome: KernelOutcome, outDir: string,
+  cacheDir: string, runDir: string, phase: <T>(name: string, f: () => T | Promise<T>) => Promise<T>): Promise<void> {
+  const ga = guestArch(spec.arch);
+  const jobs = staticJobs();
+  const cases = casesFor(o.quick ? QUICK_MATRIX : FOREIGN_MATRIX, ga.abi);
+  try {
+    const ir = await phase('initramfs', () => buildStaticInitramfs({
+      spec, arch: ga, kernel: k, cacheRoot: cacheDir, initScript: path.join(ROOT, 'scripts', 'kernels', 'init.sh'), jobs, cases,
+      stageDir: path.join(runDir, 'stage', spec.id), output: path.join(runDir, `${spec.id}.cpio.gz`), log: (s) => log(`${spec.id}: ${s}`),
+    }));
+    outcome.modules = `${ir.modules} modules (busybox's modprobe loads them as shipped)`;
+    outcome.accel = 'tcg';
+    const cpus = Math.min(o.cpus, ga.maxCpus);
+    log(`${spec.id}: ${k.release}, initramfs ${(ir.bytes / 1e6).toFixed(1)} MB with ${outcome.modules}; ${cases.length} cases per sweep; ` +
+      `booting ${ga.qemu} under tcg with ${cpus} CPU(s), ${o.memoryMb} MB, limit ${o.timeoutS} s`);
+    const consoleLog = path.join(outDir, 'console.log');
+    const r = await phase('boot', () => boot({
+      vmlinuz: k.vmlinuz, initrd: ir.output, accel: 'tcg', cpus, memoryMb: o.memoryMb, arch: ga,
+      timeoutMs: o.timeoutS * 1000, consoleLog, append: GUEST_APPEND, onEvent: (line) => log(`${spec.id}: ${line}`),
+    }));
+    outcome.guest = r.output;
+    for (const [name, data] of r.output.frames) fs.writeFileSync(path.join(outDir, name), data);
+    const fail = (stage: 'boot' | 'guest', msg: string): never => {
+      throw new InfraError(stage, `${msg}\n--- console (last lines) ---\n${consoleTail(consoleLog)}`);
+    };
+    if (!r.output.ready) {
+      fail('boot', r.timedOut ? `the kernel did not reach /init within ${o.timeoutS} s`
+        : `qemu exited ${r.exitCode} before /init ran${r.qemuStderr ? ': ' + r.qemuStderr.trim() : ''}`);
+    }
+    outcome.readyUptime = r.output.ready!.uptime;
+    if (!r.output.done) {
+      const ran = [...r.output.jobs.keys()];
+      const running = jobs.find((j) => !r.output.jobs.has(j.name));
+      fail('guest', r.timedOut
+        ? `the guest ran out of time (${o.timeoutS} s) during job ${running?.name ?? '?'} (finished: ${ran.join(', ') || 'none'})`
+        : `the guest stopped during job ${running?.name ?? '?'} (qemu exit ${r.exitCode}; finished: ${ran.join(', ') || 'none'})`);
+    }
+    if (r.output.broken.size) fail('guest', `output frames did not arrive whole: ${[...r.output.broken].map(([n, w]) => `${n}: ${w}`).join('; ')}`);
+    await phase('compare', () => analyseStaticGuest(outcome, jobs, spec, k, cases.length));
+  } catch (e) {
+    if (e instanceof InfraError) outcome.infra = { stage: e.stage, message: e.message };
+    else outcome.infra = { stage: 'runner', message: e instanceof Error ? e.stack ?? e.message : String(e) };
+    log(`${spec.id}: FAILED (${outcome.infra.stage}): ${outcome.infra.message.split('\n')[0]}`);
+  }
+}
+
+/**
  * The comparisons again, from what an earlier run brought back (out/kernels/<kernel>/), with the
  * model as it is in this tree now: boot once, then iterate on the model offline. The live
  * comparison is still the guest's own (the model that ran in the guest).
@@ -234,7 +294,10 @@ async function main(): Promise<number> {
     return outcomes.some((x) => x.infra) ? 2 : outcomes.some((x) => x.mismatches) ? 1 : 0;
   }
   try {
-    ensureHostPackages(log);
+    // qemu for each architecture asked for, and the cross compiler of each static probe.
+    const foreign = o.kernels.map((k) => guestArch(k.arch)).filter((g) => g.road === 'static-probe');
+    ensureHostPackages(log, [...new Set(o.kernels.map((k) => guestArch(k.arch).qemuPackage)),
+      ...foreign.map((g) => (g.abi === 'aarch64' ? 'g++-aarch64-linux-gnu' : 'g++-mips64el-linux-gnuabi64'))]);
   } catch (e) {
     log(`FAILED: ${(e as Error).message}`);
     return 2;

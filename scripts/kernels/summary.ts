@@ -24,6 +24,9 @@ export interface Agreement {
 
 export interface KernelOutcome {
   id: string;
+  /** Debian architecture of the kernel (amd64, arm64, mips64el) and its flavour (generic, cloud, 5kc-malta). */
+  arch?: string;
+  flavour?: string;
   outDir: string;
   package?: string;
   /** The modules in the initramfs: how many, how compressed, and what was decompressed for the guest. */
@@ -59,6 +62,7 @@ function cell(o: KernelOutcome, row: string): string {
     return o.mismatches === 0 ? 'all agree' : `${o.mismatches} cases disagree`;
   }
   if (row === 'package') return o.package ?? '-';
+  if (row === 'architecture') return o.arch ? `${o.arch}${o.flavour ? ` (${o.flavour})` : ''}` : 'amd64';
   if (row === 'release') return o.release ?? '-';
   if (row === 'initramfs modules') return o.modules ?? '-';
   if (row === 'accel') return o.accel ?? '-';
@@ -98,7 +102,7 @@ function cell(o: KernelOutcome, row: string): string {
 }
 
 function rowsFor(outcomes: KernelOutcome[]): string[] {
-  const rows = ['status', 'package', 'release', 'initramfs modules', 'accel', 'kernel boot (guest uptime at /init)'];
+  const rows = ['status', 'architecture', 'package', 'release', 'initramfs modules', 'accel', 'kernel boot (guest uptime at /init)'];
   const phases = new Set<string>();
   const jobs = new Set<string>();
   const agree = new Set<string>();
