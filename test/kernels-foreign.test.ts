@@ -113,3 +113,25 @@ describe('kernels: other architectures', () => {
     assert.match(replay(mips, wrong, 'test').bad[0], /result: model "EAFNOSUPPORT", kernel "EMSGSIZE"/);
   });
 });
+
+describe('kernels: the 32-bit entries inside the x86-64 guests', () => {
+  it('the amd64 guests run the i386 probe last, both routes, with modprobe emptied and a profile taken right then', async () => {
+    const { guestJobs, ia32Jobs, SWEEP_MATRIX } = await import('../scripts/kernels/jobs');
+    const jobs = guestJobs(true, SWEEP_MATRIX, true);
+    assert.deepEqual(jobs.slice(-3).map((j) => j.name), ['profile-ia32', 'ia32-socket', 'ia32-socketcall']);
+    assert.deepEqual(guestJobs(true, SWEEP_MATRIX).map((j) => j.name).filter((n) => n.includes('ia32')), []);
+    const [profile, socket, socketcall] = ia32Jobs();
+    assert.match(profile.cmd, /^echo > \/proc\/sys\/kernel\/modprobe && /);
+    assert.doesNotMatch(socket.cmd, /--route/);
+    assert.match(socketcall.cmd, /--route socketcall/);
+  });
+
+  it('this host\'s sweep variants ia32 and ia32-socketcall say why they cannot run here, never pass silently', async () => {
+    const { variantByName } = await import('../lib/sweep/variants');
+    for (const name of ['ia32', 'ia32-socketcall']) {
+      const why = variantByName(name)!.unavailable();
+      assert.equal(typeof why, 'string', name);
+      assert.match(why!, /ENOEXEC|not built|does not run|worker/);
+    }
+  });
+});

@@ -312,6 +312,8 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
     if (!fs.existsSync(from)) throw new InfraError('initramfs', `${from} is missing from the package snapshot`);
     putTree(root, path.join('opt/sockbridge', f), from);
   }
+  // The i386 static probe and its cases (issue 13's ia32 jobs), when the runner could build it.
+  if (fs.existsSync(path.join(inp.packageRoot, 'build', 'probe'))) putTree(root, 'opt/sockbridge/build/probe', path.join(inp.packageRoot, 'build', 'probe'));
 
   put(root, 'init', inp.initScript, 0o755);
   fs.writeFileSync(path.join(root, 'job/jobs'), inp.jobs.map((j) => `${j.name} ${j.who} ${j.cmd}\n`).join(''));

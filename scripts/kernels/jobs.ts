@@ -8,6 +8,9 @@ import type { GuestJob } from './initramfs';
 import type { KernelOutcome } from './summary';
 import { familyCoverage, liveAgreement, loadGuestProfile, loadModelLib, offlineAgreement, parseSweepJsonl } from './offline';
 import { callName, domainName } from '../../lib/abi/names';
+import { ABIS } from '../../lib/abi/arch';
+import { parseProbeOutput } from '../../lib/static-probe/run';
+import { replay } from './static-guest';
 
 const CLI = 'node bin/sockbridge.js';
 
@@ -56,7 +59,25 @@ export const SWEEP_BATCH = 1024;
 
 export const VARIANTS = ['root', 'user'] as const;
 
-export function guestJobs(sweep: boolean, m: MatrixText = SWEEP_MATRIX): GuestJob[] {
+/**
+ * The 32-bit entries (issue 13), proven here because this project's own host boots with IA-32
+ * emulation off: the i386 static probe, as root, every case of the default matrix (192,000), once
+ * through socket(2) (#359, __ia32_sys_socket) and once through socketcall(2) (#102,
+ * __ia32_compat_sys_socketcall). They run last, after kernel.modprobe is emptied: the sweeps
+ * before them have autoloaded what autoloads, and 192,000 cases through an emulated modprobe
+ * would take hours; the profile taken right then says so, and the model reads it.
+ */
+export const IA32_PROBE = 'build/probe/i386/sockbridge-probe';
+export const IA32_CASES = 'build/probe/i386/cases';
+export function ia32Jobs(): GuestJob[] {
+  return [
+    { name: 'profile-ia32', who: 'root', cmd: `echo > /proc/sys/kernel/modprobe && ${CLI} host --json` },
+    { name: 'ia32-socket', who: 'root', cmd: `${IA32_PROBE} --batch ${SWEEP_BATCH} < ${IA32_CASES}` },
+    { name: 'ia32-socketcall', who: 'root', cmd: `${IA32_PROBE} --route socketcall --batch ${SWEEP_BATCH} < ${IA32_CASES}` },
+  ];
+}
+
+export function guestJobs(sweep: boolean, m: MatrixText = SWEEP_MATRIX, ia32 = false): GuestJob[] {
   const jobs: GuestJob[] = [];
   // Calibration loads modules, so with a sweep it runs last: the sweep must meet every module
   // unloaded, and autoload it itself. (Its "first call" timings are then of loaded modules.)
@@ -82,6 +103,7 @@ export function guestJobs(sweep: boolean, m: MatrixText = SWEEP_MATRIX): GuestJo
     ...(sweep ? calibrate : []),
     { name: 'dmesg', who: 'root', cmd: 'uname -a; cat /proc/cmdline; dmesg' },
   );
+  if (sweep && ia32) jobs.push(...ia32Jobs());
   return jobs;
 }
 
@@ -167,5 +189,19 @@ export function analyseKernel(outcome: KernelOutcome, jobs: GuestJob[], packageR
     }
   }
   outcome.modulesLoaded = loadedAfter.length;
+  if (jobs.some((j) => j.name === 'ia32-socket')) {
+    const profile = loadGuestProfile(lib, frameText(outcome, 'profile-ia32.out'), `${outcome.id} profile-ia32.json`);
+    outcome.agreement.ia32 = {};
+    const bad: string[] = [];
+    for (const route of ['socket', 'socketcall'] as const) {
+      const run = parseProbeOutput(frameText(outcome, `ia32-${route}.out`));
+      if (run.header.abi !== 'i386' || run.header.route !== route) throw new InfraError('guest', `ia32-${route}: the probe says ${run.header.abi}/${run.header.route}`);
+      const r = replay(profile, run, `ia32 ${route}`, { abi: ABIS.i386, route });
+      outcome.agreement.ia32[route] = r.agreement;
+      mismatches += r.agreement.cases - r.agreement.match;
+      bad.push(...r.bad);
+    }
+    fs.writeFileSync(path.join(outcome.outDir, 'ia32-disagreements.txt'), bad.join('\n') + (bad.length ? '\n' : ''));
+  }
   outcome.mismatches = mismatches;
 }

@@ -33,7 +33,9 @@ import { defaultKernels, ensureHostPackages, fetchKernel, InfraError, kernelCach
 import { buildInitramfs, extractKernel, GuestJob, snapshotPackage } from './initramfs';
 import { Accel, boot, consoleTail, probeKvm } from './qemu';
 import { KernelOutcome, writeSummary } from './summary';
-import { guestJobs, analyseKernel, sweepAvailable, frameFile, frameOfFile, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
+import { guestJobs, analyseKernel, sweepAvailable, frameFile, frameOfFile, ia32Jobs, QUICK_MATRIX, SWEEP_MATRIX } from './jobs';
+import { buildProbe } from '../../lib/static-probe/build';
+import { defaultMatrix, matrixCases } from '../../lib/sweep/matrix';
 import { guestArch } from './guest-arch';
 import { analyseStaticGuest, buildStaticInitramfs, casesFor, FOREIGN_MATRIX, staticJobs } from './static-guest';
 import { flavourName } from './apt';
@@ -322,10 +324,26 @@ async function main(): Promise<number> {
     log(`FAILED: ${(e as Error).message}`);
     return 2;
   }
+  // The i386 static probe for the ia32 jobs of the amd64 guests (jobs.ts ia32Jobs).
+  let ia32 = false;
+  if (useSweep && o.kernels.some((k) => guestArch(k.arch).road === 'node')) {
+    try {
+      const bin = buildProbe('i386').path;
+      const dir = path.join(pkg, 'build', 'probe', 'i386');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(bin, path.join(dir, 'sockbridge-probe'));
+      fs.chmodSync(path.join(dir, 'sockbridge-probe'), 0o755);
+      fs.writeFileSync(path.join(dir, 'cases'), [...matrixCases(defaultMatrix())].map((c) => `${c.domain} ${c.type} ${c.protocol}\n`).join(''));
+      ia32 = true;
+    } catch (e) {
+      log(`no ia32 jobs: the i386 static probe cannot be built (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  const nodeJobs = ia32 ? [...jobs, ...ia32Jobs()] : jobs;
   const queue = [...o.kernels];
   const outcomes: KernelOutcome[] = [];
   const worker = async (): Promise<void> => {
-    for (let spec = queue.shift(); spec; spec = queue.shift()) outcomes.push(await runKernel(spec, o, accel, jobs, pkg, runDir));
+    for (let spec = queue.shift(); spec; spec = queue.shift()) outcomes.push(await runKernel(spec, o, accel, nodeJobs, pkg, runDir));
   };
   await Promise.all(Array.from({ length: Math.min(o.parallel, o.kernels.length) }, worker));
   if (!o.keep) fs.rmSync(runDir, { recursive: true, force: true });

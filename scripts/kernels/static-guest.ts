@@ -24,6 +24,7 @@ import { callName } from '../../lib/abi/names';
 import { alignCase, alignEnvFromProfile } from '../../lib/bridge/align';
 import { profileFromPackage } from '../../lib/host';
 import { KernelModel } from '../../lib/kernel';
+import type { Entry } from '../../lib/kernel/entry';
 import { buildProbe, probePath } from '../../lib/static-probe/build';
 import { type ProbeRun, parseProbeOutput } from '../../lib/static-probe/run';
 import { matrixCases, parseAxis } from '../../lib/sweep/matrix';
@@ -175,11 +176,12 @@ function packageProfile(base: HostProfile, who: string): HostProfile {
 }
 
 /** Replay the probe's batches through a model and align every case. */
-export function replay(profile: HostProfile, probe: ProbeRun, where: string): { agreement: Agreement; bad: string[] } {
+export function replay(profile: HostProfile, probe: ProbeRun, where: string, entry?: Entry): { agreement: Agreement; bad: string[] } {
   const a = newAgreement();
   const bad: string[] = [];
-  const model = new KernelModel(profile, { trace: false });
+  const model = new KernelModel(profile, { trace: false, entry });
   const env = alignEnvFromProfile(profile);
+  if (entry) env.abi = entry.abi;
   const abi = env.abi;
   for (const b of probe.batches) {
     model.setOpenFds(b.openFds);
