@@ -147,6 +147,8 @@ export interface NetlinkProvider {
    */
   noKernelSocket?: true;
   removedAfter?: string;
+  /** configSym=y registers the protocol at boot only when this tristate is =y too (the code is part of its module). */
+  builtInOnlyWith?: string;
 }
 
 export const NETLINK_PROVIDERS: readonly NetlinkProvider[] = [
@@ -163,7 +165,10 @@ export const NETLINK_PROVIDERS: readonly NetlinkProvider[] = [
   { protocol: 14, name: 'NETLINK_DNRTMSG', configSym: 'CONFIG_DECNET', module: 'decnet', removedAfter: '6.0' },
   { protocol: 15, name: 'NETLINK_KOBJECT_UEVENT', configSym: null, module: null },
   { protocol: 16, name: 'NETLINK_GENERIC', configSym: null, module: null },
-  { protocol: 18, name: 'NETLINK_SCSITRANSPORT', configSym: 'CONFIG_SCSI_NETLINK', module: 'scsi_mod', initNetOnly: true },
+  // scsi_netlink.o is part of scsi_mod (drivers/scsi/Makefile: scsi_mod-$(CONFIG_SCSI_NETLINK)):
+  // the bool is =y on Debian's kernels while CONFIG_SCSI=m, and then nothing registers 18 until
+  // scsi_mod loads (measured: EPROTONOSUPPORT in a 6.1 cloud guest without scsi_mod).
+  { protocol: 18, name: 'NETLINK_SCSITRANSPORT', configSym: 'CONFIG_SCSI_NETLINK', module: 'scsi_mod', initNetOnly: true, builtInOnlyWith: 'CONFIG_SCSI' },
   { protocol: 20, name: 'NETLINK_RDMA', configSym: 'CONFIG_INFINIBAND', module: 'ib_core' },
   { protocol: 21, name: 'NETLINK_CRYPTO', configSym: 'CONFIG_CRYPTO_USER', module: 'crypto_user' },
 ];

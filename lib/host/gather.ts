@@ -174,7 +174,7 @@ export function deriveNetlink(inp: NetlinkInputs): number[] {
   const set = new Set<number>(inp.kernelRows ?? []);
   for (const p of NETLINK_PROVIDERS) {
     if (p.configSym === null) set.add(p.protocol);
-    else if (inp.config && inp.config[p.configSym] === 'y') set.add(p.protocol);
+    else if (inp.config && inp.config[p.configSym] === 'y' && (!p.builtInOnlyWith || inp.config[p.builtInOnlyWith] === 'y')) set.add(p.protocol);
     else if (p.module && inp.loaded && inp.loaded.includes(p.module)) set.add(p.protocol);
   }
   return [...set].sort((a, b) => a - b);

@@ -36,7 +36,7 @@ export const netlinkProviders: Record<number, [string, string | undefined, strin
   14: ['CONFIG_DECNET', 'decnet', '6.0'], // NETLINK_DNRTMSG: DECnet removed in 6.1
   15: ['', undefined, undefined], // NETLINK_KOBJECT_UEVENT
   16: ['', undefined, undefined], // NETLINK_GENERIC
-  18: ['CONFIG_SCSI_NETLINK', 'scsi_mod', undefined],
+  18: ['CONFIG_SCSI', 'scsi_mod', undefined], // scsi_netlink.o is part of scsi_mod (CONFIG_SCSI_NETLINK is a bool inside it)
   20: ['CONFIG_INFINIBAND', 'ib_core', undefined],
   21: ['CONFIG_CRYPTO_USER', 'crypto_user', undefined],
 };
