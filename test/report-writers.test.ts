@@ -97,3 +97,46 @@ describe('report writers: disagreements and new verdict kinds', () => {
     }
   });
 });
+
+describe('report writers: traces of real disagreements (a profile that says no capability, on a root process)', function () {
+  this.timeout(120_000);
+
+  it('every case that does not agree carries the model\'s trace and deciding step, traced in the sweep\'s state', async function () {
+    if (process.geteuid?.() !== 0) {
+      this.test!.title += ' (pending: needs root, so that the kernel grants CAP_NET_RAW)';
+      this.skip();
+    }
+    const { gatherHostProfile } = await import('../lib/host');
+    const { runSweep } = await import('../lib/sweep/run');
+    const { wantsExample } = await import('../lib/sweep/tally');
+    const profile = gatherHostProfile();
+    profile.creds.capEffective = { value: '0000000000000000', source: 'test: told the model there is no capability' };
+    const t = newTally('lie', { examples: true });
+    const cases = [];
+    for (const protocol of [0, 1, 6, 17, 255]) for (const type of [1, 2, 3]) cases.push({ domain: 2, type, protocol });
+    const out = await runSweep(cases, { profile, batchSize: 4, wantTrace: (v) => wantsExample(t, v) }, (v, i) => addVerdict(t, v, i));
+    assert.ok(out.completed);
+    // MISMATCH, or EXPLAINED where an LSM with a socket_create hook is active (this host: landlock, bpf).
+    // (A raw socket the model did not expect also moves the next fd: those differ in "fd" only.)
+    for (const v of t.notMatching) {
+      assert.ok(v.prediction.trace.length > 0, 'a trace');
+      assert.ok(!v.diffs.some((x) => x.field === 'model'), 'the traced and untraced model agree');
+    }
+    const bad = t.notMatching.filter((v) => v.diffs.some((x) => x.field === 'result'));
+    assert.ok(bad.length > 0, 'raw sockets: the model says EPERM, the kernel makes them');
+    for (const v of bad) {
+      const d = v.prediction.trace[v.prediction.deciding];
+      assert.equal(d.outcome, 'fail');
+      assert.equal(d.errno, 1, 'EPERM decided by the capability check');
+      assert.ok(!v.diffs.some((x) => x.field === 'model'), 'the traced and untraced model agree');
+    }
+    const cell = t.cells.get(2)!.get(3)!;
+    const ex = [...cell.distinct!.values()].find((o) => o.kind !== 'MATCH')!;
+    assert.equal(ex.model, 'EPERM');
+    assert.equal(ex.kernel, 'fd');
+    assert.ok(ex.example.trace.length > 0);
+    const text = oneScreenReport({ title: 't', tallies: [t], skipped: [], screen: { color: false, columns: null } });
+    assert.match(text, /(MISMATCH|EXPLAINED) \[lie\] AF_INET SOCK_RAW ×\d+: model EPERM, kernel fd/);
+    assert.match(text, /deciding step: inet_create: /);
+  });
+});

@@ -77,15 +77,15 @@ export async function runSweep(
   let index = 0;
   let baseline: Counters | null = null;
 
-  const examples = opts.wantTrace ? new ExampleTracer(opts.profile, env) : null;
+  const tracer = new ExampleTracer(opts.profile, env);
 
   const flush = async (): Promise<boolean> => {
     if (batch.length === 0) return true;
     const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
     model.setOpenFds(fds);
-    const loadedBefore = examples ? model.loadedModules() : null;
+    const loadedBefore = model.loadedModules();
     const preds = batch.map((c) => model.predict(c, { keepFd: true }));
-    const modulesMoved = loadedBefore !== null && model.loadedModules().length !== loadedBefore.length;
+    const modulesMoved = model.loadedModules().length !== loadedBefore.length;
     const predictedCounters = sumPredictedCounters(preds);
     let before: Counters | null = null;
     let during: Counters | null = null;
@@ -132,21 +132,10 @@ export async function runSweep(
           v.diffs.push({ field: 'kernel-trace', predicted: preds[i].trace.filter((x) => x.cap).map((x) => `cap ${x.cap!.cap} ${x.cap!.granted ? 'granted' : 'denied'}`).join(', ') || 'no capability check', observed: describeAgreement(st) });
         }
       }
-      if (v.kind !== 'MATCH' && !ktrace) {
-        const traced = withTrace(v, opts.profile, fds, batch, i, env);
-        const fast = preds[i].result;
-        const slow = traced.prediction.result;
-        if (fast.fd !== slow.fd || fast.errno !== slow.errno) {
-          // The untraced fast path and the traced model disagree: a model bug whatever the
-          // kernel said, never to be hidden by the traced answer matching.
-          traced.kind = 'MISMATCH';
-          traced.reason = undefined;
-          traced.diffs.push({ field: 'model', predicted: `untraced ${resultLabel(fast)}`, observed: `traced ${resultLabel(slow)}` });
-        }
-        v = traced;
-      }
-      if (examples && v.prediction.trace.length === 0 && opts.wantTrace!(v)) {
-        v = examples.traced(v, { fds, loaded: loadedBefore!, modulesMoved, batch, preds, i });
+      // A verdict that is not a match gets the model's full trace, so the report can name the
+      // deciding step; so does the first case of each outcome of a cell when the report asks.
+      if (!ktrace && (v.kind !== 'MATCH' || (opts.wantTrace && v.prediction.trace.length === 0 && opts.wantTrace(v)))) {
+        v = tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch, preds, i });
       }
       onVerdict(v, index++);
     }
@@ -169,30 +158,23 @@ export async function runSweep(
 }
 
 /**
- * A verdict that is not a match gets the model's full trace, so the report can name the deciding
- * step. Re-predicted on a fresh model with the fd table the batch started from plus the fds the
- * earlier cases of the batch were predicted to keep.
- */
-function withTrace(v: Verdict, profile: HostProfile, fds: number[], batch: SocketCase[], i: number, env: AlignEnv): Verdict {
-  const m = new KernelModel(profile, { trace: true });
-  m.setOpenFds(fds);
-  for (let j = 0; j < i; j++) m.predict(batch[j], { keepFd: true });
-  const p = m.predict(batch[i], { keepFd: true });
-  return alignCase(p, v.observation, env);
-}
-
-/**
  * Traces for single cases of a sweep that runs untraced: one traced model, put in the state the
  * sweep's model had before the case - the batch's fd table plus the fds the earlier cases of the
  * batch were predicted to keep, and the modules loaded before the batch. When a module was loaded
- * inside the batch, the batch's earlier cases are replayed so the state is exact. A traced answer
- * that differs from the fast one is a model bug, reported as a MISMATCH (as for withTrace).
+ * inside the batch, the batch's earlier cases are replayed so the state is exact (a model made
+ * afresh from the profile would miss modules that earlier batches loaded). A traced answer that
+ * differs from the fast one is a model bug whatever the kernel said, reported as a MISMATCH,
+ * never hidden by the traced answer matching.
  */
 class ExampleTracer {
-  private readonly model: KernelModel;
+  private traced_: KernelModel | null = null;
   private loadedKey = '';
-  constructor(profile: HostProfile, private readonly env: AlignEnv) {
-    this.model = new KernelModel(profile, { trace: true });
+  constructor(private readonly profile: HostProfile, private readonly env: AlignEnv) {}
+
+  /** Made on first use: a sweep where every case matches and no report asks never builds it. */
+  private get model(): KernelModel {
+    this.traced_ ??= new KernelModel(this.profile, { trace: true });
+    return this.traced_;
   }
 
   traced(v: Verdict, at: { fds: number[]; loaded: string[]; modulesMoved: boolean; batch: SocketCase[]; preds: Prediction[]; i: number }): Verdict {
