@@ -99,6 +99,9 @@ const errnoPreferred: Record<number, string> = { 95: 'EOPNOTSUPP', 11: 'EAGAIN' 
 /** errno names by this ABI's numbers. */
 const errnoByNumberFor = new Map<string, Map<number, string>>();
 
+/** Generic names already looked up: a sweep asks for the same few errnos hundreds of thousands of times. */
+const errnoNames = new Map<number, string>();
+
 /** The errno's name as strace prints it; with an ABI, `errno` is in that ABI's numbering. */
 export function errnoName(errno: number, abi?: Abi): string {
   if (abi && !abi.generic) {
@@ -112,6 +115,15 @@ export function errnoName(errno: number, abi?: Abi): string {
     if (errno === 0) return 'OK';
     return m.get(errno) ?? `E${errno}`;
   }
+  let name = errnoNames.get(errno);
+  if (name === undefined) {
+    name = genericErrnoName(errno);
+    if (errnoNames.size < 4096) errnoNames.set(errno, name);
+  }
+  return name;
+}
+
+function genericErrnoName(errno: number): string {
   if (errno === 0) return 'OK';
   if (errnoPreferred[errno]) return errnoPreferred[errno];
   try {
