@@ -1,0 +1,131 @@
+/**
+ * The JSON Lines case writer at sweep speed.
+ *
+ * `jsonlCase` (report.ts) is the definition of a case line: one object built and passed to
+ * JSON.stringify. A default sweep writes 192,000 of them, and building and stringifying each
+ * one cost more than the model and the comparison together. Nearly every case of a sweep is the
+ * same shape - both roads say the same errno, nothing else to report - and such a line is a
+ * few cached pieces around three numbers:
+ *
+ *   {"kind":"case","variant":V,"index":I,"call":"socket(DOMAIN, TYPE, PROTOCOL)",
+ *    "domain":D,"type":T,"protocol":P,TAIL
+ *
+ * where TAIL ("verdict":...,"predicted":{...},"observed":{...}}) depends only on the verdict
+ * kind and the two errnos. Each piece is cached the first time it is needed, and the first
+ * line built from any new piece is checked byte for byte against `jsonlCase`; the tails are
+ * cut from `jsonlCase`'s own output. Any other verdict (a new socket, a mismatch, a field this
+ * writer does not know) is written by `jsonlCase` itself. If a check ever fails - someone
+ * changed `jsonlCase` and not this file - the writer says so in `diverged` and writes every
+ * later line with `jsonlCase`: the bytes stay right, only the speed is lost (test/jsonl.test.ts
+ * fails then, naming the line).
+ */
+import type { Verdict } from '../types';
+import { domainName, typeName, protocolName } from '../abi/names';
+import { jsonlCase } from './report';
+
+/** The keys a verdict, its prediction and observation have on the shape the fast path writes. */
+const VERDICT_KEYS = new Set(['case', 'kind', 'fields', 'diffs', 'reason', 'prediction', 'observation']);
+const PREDICTION_KEYS = new Set(['case', 'result', 'trace', 'deciding']);
+const RESULT_KEYS = new Set(['errno']);
+const OBSERVATION_KEYS = new Set(['case', 'errno', 'fd']);
+const CASE_KEYS = new Set(['domain', 'type', 'protocol']);
+
+/** Every own enumerable key of `o` is in `known`, or has the value undefined (JSON.stringify drops those). */
+function onlyKnown(o: object, known: Set<string>): boolean {
+  for (const k in o) {
+    if (!known.has(k) && (o as Record<string, unknown>)[k] !== undefined) return false;
+  }
+  return true;
+}
+
+/** A JSON string's inside: what JSON.stringify puts between the quotes. */
+function inner(s: string): string {
+  const j = JSON.stringify(s);
+  return j.slice(1, j.length - 1);
+}
+
+/** Protocol names cached per domain, and domain and type names cached, at most. */
+const MAX_PROTOCOLS = 4096;
+const MAX_NAMES = 4096;
+
+export class JsonlCaseWriter {
+  /** Why the fast path was turned off (a line differed from jsonlCase's), or null. */
+  diverged: string | null = null;
+  /** Lines written by the fast path and by jsonlCase (for the tests and the bench). */
+  fast = 0;
+  slow = 0;
+
+  private readonly head: string;
+  /** Per domain: its name, and the names of the protocols seen with it (bounded: see MAX_PROTOCOLS). */
+  private readonly domains = new Map<number, { name: string; protocols: Map<number, string> }>();
+  private readonly types = new Map<number, string>();
+  /** Keyed by kind, predicted errno and observed errno. */
+  private readonly tails = new Map<string, string>();
+
+  constructor(private readonly variant: string) {
+    this.head = `{"kind":"case","variant":${JSON.stringify(variant)},"index":`;
+  }
+
+  /** The line for one verdict, byte for byte what jsonlCase(variant, index, v) returns. */
+  line(index: number, v: Verdict): string {
+    if (this.diverged !== null || !this.plain(v)) {
+      this.slow++;
+      return jsonlCase(this.variant, index, v);
+    }
+    const c = v.case;
+    const d = c.domain, t = c.type, p = c.protocol;
+    let fresh = false;
+    // A new domain or type is checked against jsonlCase once; past MAX_NAMES (a fuzz sweep's
+    // random numbers) names are made each time, unchecked: the same functions callName uses.
+    let dom = this.domains.get(d);
+    if (dom === undefined) {
+      dom = { name: inner(domainName(d)), protocols: new Map() };
+      if (this.domains.size < MAX_NAMES) { this.domains.set(d, dom); fresh = true; }
+    }
+    let tn = this.types.get(t);
+    if (tn === undefined) {
+      tn = inner(typeName(t));
+      if (this.types.size < MAX_NAMES) { this.types.set(t, tn); fresh = true; }
+    }
+    let pn = dom.protocols.get(p);
+    if (pn === undefined) {
+      // callName's own piece; kept for the matrix's few dozen protocols, not for a fuzz sweep's millions.
+      pn = inner(protocolName(d, p));
+      if (dom.protocols.size < MAX_PROTOCOLS) dom.protocols.set(p, pn);
+    }
+    const pe = v.prediction.result.errno as number;
+    const oe = v.observation.errno;
+    const tk = `${v.kind} ${pe} ${oe}`;
+    const prefix = `${this.head}${index},"call":"socket(${dom.name}, ${tn}, ${pn})","domain":${d},"type":${t},"protocol":${p},`;
+    let tail = this.tails.get(tk);
+    if (tail === undefined || fresh) {
+      const ref = jsonlCase(this.variant, index, v);
+      if (!ref.startsWith(prefix)) return this.diverge(ref, prefix, 'the line up to "verdict"');
+      const refTail = ref.slice(prefix.length);
+      if (tail !== undefined && tail !== refTail) return this.diverge(ref, prefix + tail, `the tail for ${tk}`);
+      tail = refTail;
+      this.tails.set(tk, tail);
+    }
+    this.fast++;
+    return prefix + tail;
+  }
+
+  /** The verdict is on the cached shape: a MATCH, errno on both roads, nothing else to say. */
+  private plain(v: Verdict): boolean {
+    if (v.kind !== 'MATCH' || v.diffs.length !== 0 || v.reason !== undefined || v.kernelTrace !== undefined) return false;
+    const p = v.prediction;
+    const o = v.observation;
+    if (p.result.errno === undefined || o.errno === 0 || p.facts !== undefined || p.possible !== undefined || p.missing !== undefined) return false;
+    return onlyKnown(v, VERDICT_KEYS) && onlyKnown(p, PREDICTION_KEYS) && onlyKnown(p.result, RESULT_KEYS) &&
+      onlyKnown(o, OBSERVATION_KEYS) && onlyKnown(v.case, CASE_KEYS) && Number.isInteger(v.case.protocol);
+  }
+
+  private diverge(ref: string, ours: string, what: string): string {
+    let i = 0;
+    while (i < ref.length && i < ours.length && ref[i] === ours[i]) i++;
+    this.diverged = `${what} differs from jsonlCase's at byte ${i}: jsonlCase ${JSON.stringify(ref.slice(Math.max(0, i - 20), i + 40))}, ` +
+      `fast writer ${JSON.stringify(ours.slice(Math.max(0, i - 20), i + 40))}`;
+    this.slow++;
+    return ref;
+  }
+}
