@@ -2,7 +2,7 @@
  * The C baseline of `npm run bench`, and its crowding helper.
  *
  *   baseline sweep MATRIX naive
- *   baseline sweep MATRIX floor BATCH THREADS
+ *   baseline sweep MATRIX floor BATCH THREADS [all|family|diag [nofile=lowest]]
  *   baseline crowd UNIX_SOCKETS UDP_SOCKETS
  *
  * MATRIX is the file bench/run.ts writes from sockbridge's defaultMatrix(): a little-endian
@@ -25,7 +25,9 @@
  *         and so on): what it would cost sockbridge to do the same in a crowded netns. With
  *         "diag", by family too, and the unix, tcp, udp and udplite tables asked of sock_diag
  *         (one binary dump each, joined by inode) instead of read as text; raw, icmp, packet
- *         and netlink stay text (this kernel has no raw diag).
+ *         and netlink stay text (this kernel has no raw diag). With "nofile=lowest", RLIMIT_NOFILE's
+ *         soft limit is first set to the lowest free fd: the condition of sockbridge's rlimit
+ *         variant, where every socket() that would make a socket fails with EMFILE.
  *
  * It prints one JSON line: the case count, how many sockets were made, an FNV-1a hash of
  * (errno, fd) per case so run.ts can check both sides saw the same kernel results, how many
@@ -70,7 +72,7 @@ static void die(const char *what) {
 static void usage(void) {
   fprintf(stderr,
           "usage: baseline sweep MATRIX naive\n"
-          "       baseline sweep MATRIX floor BATCH THREADS [all|family|diag]   (BATCH >= 1, THREADS 1..256)\n"
+          "       baseline sweep MATRIX floor BATCH THREADS [all|family|diag [nofile=lowest]]   (BATCH >= 1, THREADS 1..256)\n"
           "       baseline crowd UNIX_SOCKETS UDP_SOCKETS\n");
   exit(2);
 }
@@ -486,18 +488,22 @@ static uint64_t fnv(uint64_t h, uint32_t v) {
 static int sweep(int argc, char **argv) {
   if (argc < 4) usage();
   const char *mode = argv[3];
-  int floor_mode, by_family = 0, use_diag = 0;
+  int floor_mode, by_family = 0, use_diag = 0, nofile_lowest = 0;
   long batch = 1, threads = 1;
   if (strcmp(mode, "naive") == 0 && argc == 4) {
     floor_mode = 0;
-  } else if (strcmp(mode, "floor") == 0 && (argc == 6 || argc == 7)) {
+  } else if (strcmp(mode, "floor") == 0 && argc >= 6 && argc <= 8) {
     floor_mode = 1;
     batch = parse_long(argv[4], "BATCH", 1, 1 << 20);
     threads = parse_long(argv[5], "THREADS", 1, 256);
-    if (argc == 7) {
+    if (argc >= 7) {
       if (strcmp(argv[6], "family") == 0) by_family = 1;
       else if (strcmp(argv[6], "diag") == 0) by_family = use_diag = 1;
       else if (strcmp(argv[6], "all") != 0) usage();
+    }
+    if (argc == 8) {
+      if (strcmp(argv[7], "nofile=lowest") != 0) usage();
+      nofile_lowest = 1;
     }
   } else {
     usage();
@@ -509,6 +515,17 @@ static int sweep(int argc, char **argv) {
   if (!obs || !fds) die("malloc");
   struct arena a = {0};
   arena_reserve(&a, 1 << 20);
+
+  if (nofile_lowest) {
+    /* The rlimit variant's condition: RLIMIT_NOFILE's soft limit at the lowest free fd, so every
+     * socket() that would succeed fails with EMFILE in sock_map_fd (after the socket was made). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit");
+    int lowest = 0;
+    while (fcntl(lowest, F_GETFD) != -1) lowest++;
+    rl.rlim_cur = (rlim_t)lowest;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit");
+  }
 
   struct pool pool;
   uint64_t t_make = 0, t_tables = 0, t_close = 0, created = 0, found = 0;
