@@ -8,7 +8,6 @@
  */
 import * as fs from 'fs';
 import { getProcRoot } from '../observe/procfs';
-import * as zlib from 'zlib';
 import type { Fact, HostProfile } from '../types';
 import { native } from '../native';
 import type { NativeCaps, NativeIds } from '../native';
@@ -258,7 +257,7 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
     const errors: string[] = [];
     let got: Fact<Record<string, string>> | null = null;
     try {
-      got = known(parseKernelConfig(zlib.gunzipSync(io.readBytes('/proc/config.gz')).toString('utf8')), '/proc/config.gz');
+      got = known(parseKernelConfig((require('zlib') as typeof import('zlib')).gunzipSync(io.readBytes('/proc/config.gz')).toString('utf8')), '/proc/config.gz');
     } catch (e) {
       errors.push(`/proc/config.gz: ${errMsg(e)}`);
     }

@@ -16,8 +16,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { randomBytes } from 'crypto';
 import { capCapableLayout, parseEventFormat, parseTrace, TraceEvent } from './parse';
+
+// crypto is loaded only when a trace is opened: every sweep loads this module, and crypto
+// alone took longer to load than the rest of lib/ktrace.
+function randomBytes(n: number): Buffer {
+  return (require('crypto') as typeof import('crypto')).randomBytes(n);
+}
 
 /** The three events, as system/event. */
 export const SOCKET_EVENTS = ['syscalls/sys_enter_socket', 'syscalls/sys_exit_socket', 'capability/cap_capable'] as const;
