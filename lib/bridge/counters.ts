@@ -19,6 +19,11 @@ export function readCounters(): Counters {
   return { protocols, sockstatUsed: readSockstat().sockets?.used ?? 0 };
 }
 
+/** "sockets: used" alone (the sweep polls it while a batch's closed sockets are freed). */
+export function readSockstatUsed(): number {
+  return readSockstat().sockets?.used ?? 0;
+}
+
 /** after - before, keeping only what moved. */
 export function diffCounters(before: Counters, after: Counters): Counters {
   const protocols: Record<string, number> = {};

@@ -323,7 +323,8 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
     profile,
     batchSize: plan.batch,
     closeThreads: plan.closeThreads,
-    counters: netnsPrivate ? 'exact' : 'shared',
+    // Shared counters are compared nowhere and shown only in the jsonl report: read them only then.
+    counters: netnsPrivate ? 'exact' : hooks.onCounters ? 'shared' : 'off',
     onProgress: hooks.onProgress,
     shouldStop: () => stopRequested !== null,
     kernelTrace: trace,

@@ -12,7 +12,7 @@ import type { HostProfile, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
 import { observeBatch } from '../probe';
 import { alignCase, alignEnvFromProfile, resultLabel, type AlignEnv } from '../bridge/align';
-import { readCounters, diffCounters, type Counters } from '../bridge/counters';
+import { readCounters, readSockstatUsed, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
 import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
 
@@ -222,7 +222,7 @@ function waitForSockstat(target: number, timeoutMs: number): boolean {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (readCounters().sockstatUsed <= target) return true;
+    if (readSockstatUsed() <= target) return true;
     if (Date.now() > end) return false;
     Atomics.wait(pause, 0, 0, 1);
   }
