@@ -64,11 +64,13 @@ export class Run implements CreateCtx {
     if (this.tracing) this.trace = [];
     this.deciding = -1;
     this.choices = choices;
-    this.counts.length = 0;
+    // Setting an array's length goes through a V8 accessor even when it is already 0, and a
+    // sweep resets a run for each of its 192,000 predictions: truncate only what grew.
+    if (this.counts.length !== 0) this.counts.length = 0;
     this.pos = 0;
-    this.missing.length = 0;
-    this.runLoaded.length = 0;
-    this.guessedAliases.length = 0;
+    if (this.missing.length !== 0) this.missing.length = 0;
+    if (this.runLoaded.length !== 0) this.runLoaded.length = 0;
+    if (this.guessedAliases.length !== 0) this.guessedAliases.length = 0;
   }
 
   // -------------------------------------------------------------------------
