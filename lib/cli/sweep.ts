@@ -5,7 +5,6 @@ import * as fs from 'fs';
 import type { HostProfile, SocketCase, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, intOpt, choiceOpt, UsageError, type OptionSpec, type Parsed } from './args';
 import { EnvironmentError, requireProcfs, type Io } from './main';
-import { styleFor } from './explain';
 import { defaultMatrix, matrixCases, matrixSize, parseAxis, type Matrix } from '../sweep/matrix';
 import { fuzzCases } from '../sweep/fuzz';
 import { runSweep, type SweepOptions } from '../sweep/run';
@@ -17,7 +16,7 @@ import {
   jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport,
   textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
 } from '../sweep/report';
-import { oneScreenReport, type Screen } from '../sweep/report-text';
+import type { Screen } from '../sweep/report-text';
 import { htmlReport } from '../sweep/report-html';
 import { gatherHostProfile } from '../host';
 import { native } from '../native';
@@ -203,7 +202,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   requireProcfs();
   const out = openOut(opt(p, 'out'));
   const toTerminal = io.isTTY && opt(p, 'out') === undefined;
-  const style: TextStyle = format === 'text' ? styleFor(p, { ...io, isTTY: toTerminal }) : { color: false };
+  // The text writers are loaded only for a text report: a variant's worker never needs them.
+  const style: TextStyle = format === 'text' ? (require('./explain') as typeof import('./explain')).styleFor(p, { ...io, isTTY: toTerminal }) : { color: false };
   // On a terminal the report fits its width; into a file nothing is cut.
   const screen: Screen = { ...style, columns: toTerminal ? (io.columns && io.columns > 0 ? io.columns : 80) : null };
   const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || Boolean(process.stderr.isTTY));
@@ -257,7 +257,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
     progress.clear();
     const seconds = (Date.now() - started) / 1000;
     if (format === 'text' && flag(p, 'grid')) out.write(textReport(tallies, skipped, plan, seconds, style));
-    else if (format === 'text') out.write(oneScreenReport({ title: `sockbridge sweep, ${seconds.toFixed(1)} s: ${plan.matrixText}`, tallies, skipped, screen }));
+    else if (format === 'text') out.write((require('../sweep/report-text') as typeof import('../sweep/report-text')).oneScreenReport({ title: `sockbridge sweep, ${seconds.toFixed(1)} s: ${plan.matrixText}`, tallies, skipped, screen }));
     else if (format === 'junit') out.write(junitReport(tallies));
     else if (format === 'html') {
       out.write(htmlReport(tallies, `sockbridge sweep: ${plan.matrixText}${stopRequested ? ' (INCOMPLETE)' : ''}`, {
