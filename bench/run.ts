@@ -366,9 +366,26 @@ async function defaultRun(): Promise<DefaultRun> {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const ns = nowNs() - t0;
-  // The totals line of each variant: "[name] N cases: ...".
-  const variants = [...stdout.matchAll(/^\[([^\]\s]+)\] \d+ cases:/gm)].map((m) => m[1]);
-  return { ns, exitCode, variants, stderr };
+  return { ns, exitCode, variants: variantsOfTextReport(stdout), stderr };
+}
+
+/**
+ * The variants a text report covers: the rows of its variant table ("variant  cases  agree ..."
+ * then one "<name>  N  N  N ..." row each), or its older "[name] N cases:" totals lines.
+ */
+export function variantsOfTextReport(text: string): string[] {
+  const lines = text.split('\n');
+  const head = lines.findIndex((l) => /^variant\s+cases\s+agree\b/.test(l));
+  if (head >= 0) {
+    const out: string[] = [];
+    for (const l of lines.slice(head + 1)) {
+      const m = /^(\S+)\s+\d+\s+\d+\s+\d+/.exec(l);
+      if (!m) break;
+      out.push(m[1]);
+    }
+    return out;
+  }
+  return [...text.matchAll(/^\[([^\]\s]+)\] \d+ cases:/gm)].map((m) => m[1]);
 }
 
 /** A command's wall time as a child process (startup figures). */
