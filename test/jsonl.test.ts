@@ -12,6 +12,13 @@ import { runSweep } from '../lib/sweep/run';
 import { defaultMatrix, matrixCases, matrixSize } from '../lib/sweep/matrix';
 import { gatherHostProfile } from '../lib/host';
 import type { Verdict } from '../lib/types';
+import { WorkerStdout } from '../lib/sweep/variants';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'sockbridge.js');
 
 function firstDifference(a: string, b: string): string {
   let i = 0;
@@ -108,6 +115,78 @@ describe('jsonl: the fast case writer writes what jsonlCase writes', function ()
       assert.equal(w.line(2, again), mod.jsonlCase('self', 2, again));
     } finally {
       mod.jsonlCase = original;
+    }
+  });
+});
+
+describe('jsonl: a worker\'s lines reach the report as the bytes it wrote', function () {
+  this.timeout(5 * 60_000);
+
+  /** Feed `text` in the given chunk sizes; what came out as bytes and as lines, in order. */
+  function route(text: string, sizes: (i: number) => number): { bytes: string; lines: string[]; order: string[] } {
+    const bytes: Buffer[] = [];
+    const lines: string[] = [];
+    const order: string[] = [];
+    const r = new WorkerStdout((l) => { lines.push(l); order.push(`L${l}`); }, (b) => { bytes.push(Buffer.from(b)); order.push(`B${b.toString('utf8')}`); });
+    const all = Buffer.from(text, 'utf8');
+    for (let i = 0, k = 0; i < all.length; k++) {
+      const n = Math.max(1, sizes(k));
+      r.push(all.subarray(i, i + n));
+      i += n;
+    }
+    r.end();
+    return { bytes: Buffer.concat(bytes).toString('utf8'), lines, order };
+  }
+
+  const tally = '{"kind":"tally","variant":"nobody","notes":["a {\\"kind\\":\\"tally\\" inside a string"]}';
+  const text = [
+    '{"kind":"profile","variant":"nobody","profile":{"x":"é ü 🙂"}}',
+    '{"kind":"case","variant":"nobody","index":0,"reason":"not {\\"kind\\":\\"tally\\" at a line start"}',
+    '',
+    '{"kind":"counters","variant":"nobody","firstCase":0}',
+    tally,
+    '{"kind":"case","variant":"nobody","index":1}',
+  ].join('\n');
+
+  it('every chunking gives the same bytes and the tally line alone, in order', () => {
+    const expectBytes = text.split('\n').filter((l) => l !== '' && l !== tally).map((l) => l + '\n').join('');
+    const whole = route(text, () => 1 << 20);
+    assert.equal(whole.bytes, expectBytes);
+    assert.deepEqual(whole.lines, [tally]);
+    // The tally comes after the counters line and before the last case, as the worker wrote them.
+    const seen = whole.order.join('');
+    assert.ok(seen.indexOf('counters') < seen.indexOf('L{"kind":"tally"') && seen.indexOf('L{"kind":"tally"') < seen.lastIndexOf('"index":1'));
+    const size = Buffer.byteLength(text);
+    for (let n = 1; n <= size; n++) {
+      const r = route(text, () => n);
+      assert.equal(r.bytes, expectBytes, `chunks of ${n} bytes`);
+      assert.deepEqual(r.lines, [tally], `chunks of ${n} bytes`);
+    }
+    let seed = 7;
+    for (let k = 0; k < 200; k++) {
+      const r = route(text, () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return 1 + (seed % 40); });
+      assert.equal(r.bytes, expectBytes);
+      assert.deepEqual(r.lines, [tally]);
+    }
+  });
+
+  it('sweep --variants rlimit --format jsonl has the lines its worker writes, byte for byte', function () {
+    // rlimit makes no socket (every call that would gets EMFILE), so its case lines are the same every run.
+    const small = ['--domains', '0-2,10,16,17', '--types', '0-3,5,10', '--protocols', '0,1,6,17,768'];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-jsonl-'));
+    try {
+      const out = path.join(dir, 'r.jsonl');
+      const r = spawnSync(process.execPath, [BIN, 'sweep', '--no-progress', '--variants', 'rlimit', '--format', 'jsonl', '--out', out, ...small], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const w = spawnSync(process.execPath, [BIN, 'sweep', '--worker', 'rlimit', '--emit-cases', ...small], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      assert.equal(w.status, 0, w.stderr);
+      const cases = (t: string) => t.split('\n').filter((l) => l.startsWith('{"kind":"case"'));
+      const fromReport = cases(fs.readFileSync(out, 'utf8'));
+      const fromWorker = cases(w.stdout);
+      assert.ok(fromWorker.length > 500, `${fromWorker.length} case lines`);
+      assert.deepEqual(fromReport, fromWorker);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

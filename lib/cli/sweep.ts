@@ -160,6 +160,14 @@ export class BufferedOut {
     }
     this.used += this.buf.write(s, this.used, 'utf8');
   }
+  /** Bytes already encoded (a worker's lines). */
+  writeBytes(b: Buffer): void {
+    if (this.used + b.length > this.buf.length) {
+      this.flush();
+      if (b.length > this.buf.length) { writeAll(this.fd, b); return; }
+    }
+    this.used += b.copy(this.buf, this.used);
+  }
   flush(): void {
     if (this.used === 0) return;
     writeAll(this.fd, this.buf.subarray(0, this.used));
@@ -240,6 +248,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
             if (line.startsWith('{"kind":"tally"')) Object.assign(t, deserializeTally(line));
             else if (onCase) onCase(line);
           },
+          // The worker's jsonl lines go into the report as the bytes it wrote.
+          onBytes: onCase ? (bytes) => out.writeBytes(bytes) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
           onStderr: (text) => { progress.clear(); io.err(text); },
         });

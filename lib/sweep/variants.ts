@@ -131,7 +131,14 @@ export function variantByName(name: string): VariantSpec | undefined {
 }
 
 export interface WorkerHandlers {
+  /** A line of the worker's standard output (with onBytes: only its tally line). */
   onLine(line: string): void;
+  /**
+   * When set, every other line of standard output - the case, counters and profile lines of a
+   * jsonl report - is handed on as the bytes the worker wrote, whole lines, in order: the parent
+   * copies them into the report without decoding, splitting and encoding them again.
+   */
+  onBytes?(bytes: Buffer): void;
   onProgress(done: number): void;
   onStderr(text: string): void;
 }
@@ -144,16 +151,21 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): 
   const resolved = cmd === process.execPath ? cmd : which(cmd) ?? cmd;
   const child = spawn(resolved, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line) h.onLine(line);
-    }
-  });
+  const router = h.onBytes ? new WorkerStdout(h.onLine, h.onBytes) : null;
+  if (router) {
+    child.stdout.on('data', (chunk: Buffer) => router.push(chunk));
+  } else {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line) h.onLine(line);
+      }
+    });
+  }
   let ebuf = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
@@ -171,11 +183,71 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): 
     child.on('error', (e) => { h.onStderr(`cannot start ${cmd}: ${e.message}\n`); resolve(127); });
     child.on('close', (code, signal) => {
       if (buf) h.onLine(buf);
+      router?.end();
       if (ebuf) h.onStderr(ebuf);
       resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1));
     });
   });
   return { done, kill: (sig) => { try { child.kill(sig); } catch { /* gone */ } } };
+}
+
+const NL = 0x0a;
+const NL_NL = Buffer.from('\n\n');
+const TALLY = Buffer.from('{"kind":"tally"');
+
+/**
+ * A worker's standard output as bytes: lines that start with {"kind":"tally" go to onLine as
+ * strings, every other line to onBytes as the bytes that came (whole lines, newline included,
+ * several at once, in order). Empty lines are dropped, as the string reader dropped them; a
+ * last line with no newline gets one.
+ */
+export class WorkerStdout {
+  private carry: Buffer | null = null;
+  constructor(private readonly onLine: (line: string) => void, private readonly onBytes: (bytes: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const last = data.lastIndexOf(NL);
+    if (last < 0) { this.carry = Buffer.from(data); return; }
+    // A copy: the stream may hand the same memory back for a later chunk.
+    this.carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
+    this.lines(data, last + 1);
+  }
+
+  end(): void {
+    if (!this.carry) return;
+    const rest = this.carry;
+    this.carry = null;
+    this.lines(Buffer.concat([rest, Buffer.from('\n')]), rest.length + 1);
+  }
+
+  /** data[0, end) is whole lines. */
+  private lines(data: Buffer, end: number): void {
+    let start = 0;
+    let from = 0;
+    for (;;) {
+      const k = data.indexOf(TALLY, from);
+      if (k < 0 || k >= end) break;
+      if (k !== 0 && data[k - 1] !== NL) { from = k + 1; continue; }
+      this.bytes(data, start, k);
+      const e = data.indexOf(NL, k);
+      this.onLine(data.toString('utf8', k, e));
+      start = from = e + 1;
+    }
+    this.bytes(data, start, end);
+  }
+
+  private bytes(data: Buffer, start: number, end: number): void {
+    // One slice for many lines; empty lines (the worker writes none) are dropped.
+    let s = start;
+    while (s < end) {
+      if (data[s] === NL) { s++; continue; }
+      const blank = data.indexOf(NL_NL, s);
+      const stop = blank < 0 || blank + 1 >= end ? end : blank + 1;
+      this.onBytes(data.subarray(s, stop));
+      s = stop;
+    }
+  }
 }
 
 function signalNumber(s: NodeJS.Signals): number | undefined {
