@@ -31,6 +31,11 @@ export interface NativeBatchResult {
   fdinfo: string[];
   /** fgetxattr(fd, "system.sockprotoname"); "" when no fd or the call failed. */
   protoName: string[];
+  /**
+   * 0; SIGSYS (31) when a seccomp TRAP was caught (after seccompInstall), errno and fd are then
+   * 0 and -1; -1 when socket() returned 0 while fd 0 was open (seccomp ERRNO(0): no call ran).
+   */
+  signal: Int32Array;
 }
 
 export interface ProbeOptions {
@@ -40,6 +45,8 @@ export interface ProbeOptions {
    *  and each case sees the fds the earlier cases of the batch left open.
    */
   close: 'now' | 'defer';
+  /** Raw mode: 3 full 64-bit registers per case, passed to syscall(SYS_socket, ...) as they are. */
+  raw?: BigUint64Array;
 }
 
 export interface NativeUname { sysname: string; nodename: string; release: string; version: string; machine: string; }
@@ -162,6 +169,38 @@ export interface NativeAddon {
    * bad inodes.
    */
   diagInet(family: number, protocol: number, inodes: Float64Array): NativeDiagResult<NativeDiagInet>;
+
+  // --- seccomp (native/seccomp.cc; issue 11) ---------------------------------------------
+  /** libseccomp.so.2, loaded with dlopen: its version and native arch token, or why it cannot load. */
+  seccompLibrary(): { version: string; native: number; error?: undefined } | { error: string };
+  /** Syscall numbers by name on a libseccomp arch ("x86_64", "x86", "native"...); negative: unknown. */
+  seccompResolve(arch: string, names: string[]): { arch: number; nrs: Int32Array; error?: undefined } | { error: string };
+  /** Build a filter with libseccomp and export it (seccomp_export_bpf): 4 words per instruction. */
+  seccompCompile(spec: NativeSeccompSpec): { insns: Uint32Array; error?: undefined } | { error: string; errno?: number; rule?: number };
+  /** no_new_privs, catch SIGSYS, install the filter on every thread: 0 or errno. Irreversible. */
+  seccompInstall(insns: Uint32Array): number;
+  /**
+   * In a child process: install the programs in order, then syscall(SYS_socket, a0, a1, a2) per
+   * case (3 registers per case). ret: the value returned or -errno; signal: SIGSYS for a caught
+   * TRAP, or the signal that killed the child (fatal 1).
+   */
+  seccompTrial(programs: Uint32Array[], args: BigUint64Array): { ret: Float64Array; signal: Int32Array; fatal: Uint8Array; installErr: number; errno?: number };
+  /** PTRACE_SECCOMP_GET_FILTER on pid (0: a helper child sharing this process's filters); index 0 is the newest. */
+  seccompReadFilters(pid: number): { filters: Uint32Array[]; errno: number; error?: undefined } | { error: string; errno: number };
+}
+
+export interface NativeSeccompSpec {
+  defaultAction: number;
+  /** libseccomp arch names to add ("x86", "x32", ...). */
+  arches: string[];
+  /** Remove the native arch unless listed (systemd's seccomp_init_for_arch). */
+  removeNative: boolean;
+  /** seccomp_attr_set pairs: [SCMP_FLTATR_*, value]. */
+  attrs: Array<[number, number]>;
+  /** seccomp_rule_add_exact_array (systemd) instead of seccomp_rule_add_array (runc). */
+  exact: boolean;
+  /** conds: [arg, SCMP_CMP_*, datum_a lo, hi, datum_b lo, hi]. */
+  rules: Array<{ nr: number; action: number; conds: Array<[number, number, number, number, number, number]> }>;
 }
 
 import * as path from 'path';

@@ -391,7 +391,11 @@ export function lookupSocketRows(
 function observationOf(c: SocketCase, r: NativeBatchResult, i: number): Observation {
   const errno = r.errno[i];
   const o: Observation = { case: { domain: c.domain, type: c.type, protocol: c.protocol }, errno, fd: errno === 0 ? r.fd[i] : -1 };
-  if (errno !== 0) return o;
+  if (c.raw !== undefined) o.case.raw = [c.raw[0], c.raw[1], c.raw[2]];
+  const sig = r.signal[i];
+  if (sig > 0) o.signal = { signal: sig, fatal: false };
+  else if (sig === -1) o.notRun = true;
+  if (errno !== 0 || sig !== 0) return o;
   const fd = r.fd[i];
   if (r.link[i] !== '') o.link = r.link[i];
   if (r.fdinfo[i] !== '') o.fdinfo = parseFdinfo(r.fdinfo[i], `/proc/self/fdinfo/${fd}`);
@@ -446,7 +450,15 @@ export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOp
     protocols[i] = cases[i].protocol;
   }
   const addon = native();
-  const r = addon.probeBatch(domains, types, protocols, { close: o.close });
+  let raw: BigUint64Array | undefined;
+  if (cases.some((c) => c.raw !== undefined)) {
+    raw = new BigUint64Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const c = cases[i];
+      for (let j = 0; j < 3; j++) raw[3 * i + j] = c.raw !== undefined ? BigInt.asUintN(64, BigInt(c.raw[j])) : BigInt([c.domain, c.type, c.protocol][j] >>> 0);
+    }
+  }
+  const r = addon.probeBatch(domains, types, protocols, raw ? { close: o.close, raw } : { close: o.close });
   if (o.close === 'now') {
     const out: Observation[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = observationOf(cases[i], r, i);
@@ -454,9 +466,10 @@ export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOp
   }
 
   let open = 0;
-  for (let i = 0; i < n; i++) if (r.errno[i] === 0) open++;
+  // A new fd: no errno, no signal, not seccomp's ERRNO(0).
+  for (let i = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) open++;
   const fds = new Int32Array(open);
-  for (let i = 0, k = 0; i < n; i++) if (r.errno[i] === 0) fds[k++] = r.fd[i];
+  for (let i = 0, k = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) fds[k++] = r.fd[i];
 
   let done = false;
   try {

@@ -15,6 +15,13 @@ export interface SocketCase {
   /** The type argument as passed, flag bits (SOCK_CLOEXEC, SOCK_NONBLOCK, ...) included. */
   type: number;
   protocol: number;
+  /**
+   * Raw mode (issue 11): the three 64-bit registers as passed to syscall(SYS_socket, ...),
+   * as decimal or 0x strings. seccomp sees them whole; socket() sees `domain`, `type` and
+   * `protocol`, which must be their low 32 bits as signed ints. Absent: each int is passed
+   * zero-extended.
+   */
+  raw?: [string, string, string];
 }
 
 // ---------------------------------------------------------------------------
@@ -109,7 +116,29 @@ export interface HostProfile {
     seccomp: Fact<number>;
     /** Active LSMs (/sys/kernel/security/lsm), e.g. ["capability","landlock",...]. */
     lsms: Fact<string[]>;
+    /** /proc/self/status Seccomp_filters: how many filters the process runs (issue 11). */
+    seccompFilterCount?: Fact<number>;
+    /**
+     * The seccomp filters in force, in install order (issue 11): read from the process, compiled
+     * from an OCI profile, or generated for RestrictAddressFamilies=. `value: null` with `error`
+     * when the process has filters whose programs cannot be read (and why).
+     */
+    filters?: Fact<SeccompFilterInfo[]>;
   };
+}
+
+/** One seccomp filter as a host fact (kernel/seccomp.c runs it at syscall entry). */
+export interface SeccompFilterInfo {
+  /** A short name: "docker-29.json", "RestrictAddressFamilies=AF_INET AF_UNIX (x86_64)". */
+  name: string;
+  /** Where the program came from: a file and the compiler, or PTRACE_SECCOMP_GET_FILTER. */
+  source: string;
+  /** The classic BPF program: [code, jt, jf, k] per instruction. */
+  insns: Array<[number, number, number, number]>;
+  /** The source rules, for explain (lib/kernel/kernel/seccomp.ts SeccompRuleText). */
+  rules?: Array<{ syscall: string; action: string; ret: number; conds: Array<[number, string, string, string]>; origin: string }>;
+  /** What the default action was (for explain's "-> default action ..."). */
+  defaultAction?: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -164,7 +193,14 @@ export interface SocketFacts {
   sockstatUsedDelta: number;
 }
 
-export type SocketResult = { fd: number; errno?: undefined } | { errno: number; fd?: undefined };
+/**
+ * What socket() gave the caller: a new fd, an errno, or (seccomp TRAP / KILL_*) a signal
+ * instead of a return (issue 11). `fatal`: the task dies (KILL_THREAD, KILL_PROCESS).
+ */
+export type SocketResult =
+  | { fd: number; errno?: undefined; signal?: undefined; fatal?: undefined }
+  | { errno: number; fd?: undefined; signal?: undefined; fatal?: undefined }
+  | { signal: number; fatal: boolean; fd?: undefined; errno?: undefined };
 
 export interface Prediction {
   case: SocketCase;
@@ -181,6 +217,17 @@ export interface Prediction {
    */
   possible?: SocketResult[];
   missing?: string[];
+  /**
+   * The seccomp stage's decision (issue 11), when the process has filters: the action, the
+   * filter that decided (null: every filter allowed), the rule in words, and whether the call
+   * ran at all (ERRNO(0) returns 0 without running it).
+   */
+  seccomp?: { action: string; ret: number; filter: string | null; rule: string; ran: boolean };
+  /**
+   * Set when the process runs seccomp filters the model cannot read: any errno, a signal, or
+   * 0 is possible besides `possible`; says why the programs are unreadable.
+   */
+  unknownFilters?: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -193,6 +240,16 @@ export interface Observation {
   errno: number;
   /** -1 when errno != 0. */
   fd: number;
+  /**
+   * A signal instead of a return (seccomp TRAP: caught, the call skipped; KILL_*: the process
+   * running the call died of it). errno is then 0 and fd -1. Issue 11.
+   */
+  signal?: { signal: number; fatal: boolean };
+  /**
+   * The call returned without creating a socket (seccomp ERRNO(0) returns 0): fd holds the
+   * value returned, which is not a new socket. Issue 11.
+   */
+  notRun?: boolean;
   /** The fds that were open when this call ran (only when the caller asks; sweeps record a digest). */
   /** readlink /proc/self/fd/N, e.g. "socket:[1234]". */
   link?: string;

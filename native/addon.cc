@@ -24,6 +24,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nsOwnerInode", Napi::Function::New(env, NsOwnerInode, "nsOwnerInode"));
   exports.Set("diagUnix", Napi::Function::New(env, DiagUnix, "diagUnix"));
   exports.Set("diagInet", Napi::Function::New(env, DiagInet, "diagInet"));
+  exports.Set("seccompLibrary", Napi::Function::New(env, SeccompLibrary, "seccompLibrary"));
+  exports.Set("seccompResolve", Napi::Function::New(env, SeccompResolve, "seccompResolve"));
+  exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile, "seccompCompile"));
+  exports.Set("seccompInstall", Napi::Function::New(env, SeccompInstall, "seccompInstall"));
+  exports.Set("seccompTrial", Napi::Function::New(env, SeccompTrial, "seccompTrial"));
+  exports.Set("seccompReadFilters", Napi::Function::New(env, SeccompReadFilters, "seccompReadFilters"));
   return exports;
 }
 

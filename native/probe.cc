@@ -77,6 +77,19 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
               "'defer', got " + Describe(closeOpt));
     return env.Undefined();
   }
+  // Raw mode (option "raw": BigUint64Array of 3 registers per case): the full 64-bit values.
+  const uint64_t* raw = nullptr;
+  Napi::Value rawOpt = info[3].As<Napi::Object>().Get("raw");
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (!rawOpt.IsUndefined()) {
+    if (!rawOpt.IsTypedArray() || rawOpt.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+        rawOpt.As<Napi::TypedArray>().ElementLength() != 3 * n) {
+      ThrowType(env, std::string(kFn) + ": option \"raw\" of argument \"options\" must be a "
+                "BigUint64Array of 3 registers per case, got " + Describe(rawOpt));
+      return env.Undefined();
+    }
+    raw = rawOpt.As<Napi::TypedArrayOf<uint64_t>>().Data();
+  }
 
   Napi::Int32Array err = Napi::Int32Array::New(env, n);
   Napi::Int32Array fd = Napi::Int32Array::New(env, n);
@@ -89,17 +102,18 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
   Napi::Uint32Array stUid = Napi::Uint32Array::New(env, n);
   Napi::Uint32Array stGid = Napi::Uint32Array::New(env, n);
   Napi::Float64Array stIno = Napi::Float64Array::New(env, n);
+  Napi::Int32Array sigArr = Napi::Int32Array::New(env, n);
   if (env.IsExceptionPending()) return env.Undefined();
   const BatchOut o{err.Data(),      fd.Data(),     fdFlags.Data(), flFlags.Data(),
                    soDomain.Data(), soType.Data(), soProtocol.Data(), stMode.Data(),
-                   stUid.Data(),    stGid.Data(),  stIno.Data()};
+                   stUid.Data(),    stGid.Data(),  stIno.Data(),   sigArr.Data()};
   const int32_t* d = domains.Data();
   const int32_t* t = types.Data();
   const int32_t* p = protocols.Data();
 
   std::string arena;
   std::vector<Captured> caps;
-  RunBatch(Route::kSocket, d, t, p, n, closeNow, o, arena, caps);
+  RunBatch(Route::kSocket, d, t, p, n, closeNow, o, arena, caps, raw);
 
   // Only now, with every syscall done, build the strings. Most cases of a sweep fail, so the
   // arrays start as Array(n).fill(""), filled inside V8 (one napi call per element would cost
@@ -117,6 +131,7 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("errno", err);
+  out.Set("signal", sigArr);
   out.Set("fd", fd);
   out.Set("fdFlags", fdFlags);
   out.Set("flFlags", flFlags);

@@ -19,6 +19,9 @@
 #include <cstring>
 
 namespace sockbridge {
+
+volatile sig_atomic_t g_sigsys = 0;
+
 namespace {
 
 // prefix + decimal fd + NUL into buf (at least 64 bytes); no locale, no allocation.
@@ -149,15 +152,35 @@ long RawSocket(Route route, int32_t d, int32_t t, int32_t p) {
 #else
   (void)route;
 #endif
-  return syscall(SYS_socket, d, t, p);
+  // Each int goes into its register zero-extended: seccomp sees the whole register, and the
+  // model (lib/kernel/kernel/seccomp.ts intRegs) assumes exactly this.
+  return syscall(SYS_socket, static_cast<unsigned long>(static_cast<uint32_t>(d)),
+                 static_cast<unsigned long>(static_cast<uint32_t>(t)),
+                 static_cast<unsigned long>(static_cast<uint32_t>(p)));
 }
 
 void RunBatch(Route route, const int32_t* d, const int32_t* t, const int32_t* p, size_t n,
               bool closeNow, const BatchOut& o, std::string& arena,
-              std::vector<Captured>& caps) {
+              std::vector<Captured>& caps, const uint64_t* raw) {
+  // A socket() can only return 0 when fd 0 is free: while it is open, 0 is seccomp's
+  // ERRNO(0) (the call returned without running), not a new socket.
+  bool zeroOpen = fcntl(0, F_GETFD) >= 0;
   for (size_t i = 0; i < n; ++i) {
     // The raw syscall: the errno is exactly the kernel's.
-    long r = RawSocket(route, d[i], t[i], p[i]);
+    g_sigsys = 0;
+    long r = raw ? syscall(SYS_socket, static_cast<unsigned long>(raw[3 * i]),
+                           static_cast<unsigned long>(raw[3 * i + 1]),
+                           static_cast<unsigned long>(raw[3 * i + 2]))
+                 : RawSocket(route, d[i], t[i], p[i]);
+    if (o.sig) o.sig[i] = 0;
+    if (g_sigsys) {
+      // A seccomp TRAP: the SIGSYS handler made the call return -ENOSYS; report the signal.
+      if (o.sig) o.sig[i] = SIGSYS;
+      o.err[i] = 0;
+      o.fd[i] = o.fdFlags[i] = o.flFlags[i] = -1;
+      o.soDomain[i] = o.soType[i] = o.soProtocol[i] = -1;
+      continue;
+    }
     if (r < 0) {
       o.err[i] = errno;
       o.fd[i] = o.fdFlags[i] = o.flFlags[i] = -1;
@@ -165,6 +188,14 @@ void RunBatch(Route route, const int32_t* d, const int32_t* t, const int32_t* p,
       continue;
     }
     const int s = static_cast<int>(r);
+    if (s == 0 && zeroOpen && o.sig) {
+      o.sig[i] = -1;
+      o.err[i] = 0;
+      o.fd[i] = 0;
+      o.fdFlags[i] = o.flFlags[i] = o.soDomain[i] = o.soType[i] = o.soProtocol[i] = -1;
+      continue;
+    }
+    if (s == 0) zeroOpen = true;
     o.err[i] = 0;
     o.fd[i] = s;
     Observe(s, i, o, arena, caps);

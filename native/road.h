@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <string>
@@ -36,7 +37,14 @@ struct BatchOut {
   uint32_t* stUid;
   uint32_t* stGid;
   double* stIno;
+  // Optional (issue 11): 0; SIGSYS (31) when a seccomp TRAP was caught (see g_sigsys); -1
+  // when socket() returned 0 while fd 0 was open (seccomp ERRNO(0): no call ran).
+  int32_t* sig = nullptr;
 };
+
+// Set by a SIGSYS handler (native/seccomp.cc, after seccompInstall) when a seccomp TRAP
+// skipped the call; RunBatch clears it before each call and reads it after.
+extern volatile sig_atomic_t g_sigsys;
 
 // How the call enters the kernel. kSocketcall exists only where the ABI has socketcall(2)
 // (i386): socketcall(SYS_SOCKET, {domain, type, protocol}).
@@ -51,9 +59,11 @@ long RawSocket(Route route, int32_t d, int32_t t, int32_t p);
 // Every case: socket(), and for a new fd its observations (link, fdinfo and sockprotoname
 // go into the arena, one Captured per new fd). With closeNow each fd is closed right after
 // its observations; otherwise the fds stay open (the caller closes them: CloseAll).
+// `raw` (3 registers per case, or null): raw mode, the full 64-bit registers passed to
+// syscall(SYS_socket, ...) instead of the ints (the socket route only).
 void RunBatch(Route route, const int32_t* d, const int32_t* t, const int32_t* p, size_t n,
               bool closeNow, const BatchOut& o, std::string& arena,
-              std::vector<Captured>& caps);
+              std::vector<Captured>& caps, const uint64_t* raw = nullptr);
 
 // close() every fd from `threads` threads (this one included; fewer when pthread_create
 // fails); errs[i] is 0 or the errno of closing fds[i].

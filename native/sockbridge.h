@@ -3,6 +3,7 @@
 #pragma once
 
 #include <napi.h>
+#include <signal.h>
 
 namespace sockbridge {
 
@@ -27,6 +28,14 @@ Napi::Value GetIds(const Napi::CallbackInfo& info);
 Napi::Value Constants(const Napi::CallbackInfo& info);
 Napi::Value StrErrorName(const Napi::CallbackInfo& info);
 Napi::Value NsOwnerInode(const Napi::CallbackInfo& info);
+
+// seccomp.cc
+Napi::Value SeccompLibrary(const Napi::CallbackInfo& info);
+Napi::Value SeccompResolve(const Napi::CallbackInfo& info);
+Napi::Value SeccompCompile(const Napi::CallbackInfo& info);
+Napi::Value SeccompInstall(const Napi::CallbackInfo& info);
+Napi::Value SeccompTrial(const Napi::CallbackInfo& info);
+Napi::Value SeccompReadFilters(const Napi::CallbackInfo& info);
 
 // diag.cc
 Napi::Value DiagUnix(const Napi::CallbackInfo& info);

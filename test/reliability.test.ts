@@ -106,7 +106,7 @@ function checkResult(p: Prediction, c: SocketCase, where: string): void {
     assert.ok(Number.isInteger(r.fd) && r.fd >= 0 && r.errno === undefined, `${where}: fd ${r.fd}`);
     assert.ok(p.facts && p.facts.fd === r.fd, `${where}: facts of the new fd`);
   } else {
-    assert.ok(Number.isInteger(r.errno) && r.errno > 0 && r.errno < 4096, `${where}: errno ${r.errno}`);
+    assert.ok(r.errno !== undefined && Number.isInteger(r.errno) && r.errno > 0 && r.errno < 4096, `${where}: errno ${r.errno}`);
     assert.equal(p.facts, undefined, `${where}: no facts without an fd`);
   }
   assert.deepEqual(p.case, c, `${where}: the case as asked`);

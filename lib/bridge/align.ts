@@ -44,7 +44,9 @@ export interface AlignEnv {
 
 export function alignEnvFromProfile(p: HostProfile): AlignEnv {
   const reasons: string[] = [];
-  if (p.security.seccomp.value === 2) reasons.push('a seccomp filter is active (Seccomp: 2)');
+  // Seccomp filters are not a policy the model cannot see: it runs them (lib/kernel/kernel/
+  // seccomp.ts), and when their programs cannot be read each prediction says so itself
+  // (Prediction.unknownFilters -> UNSUPPORTED).
   const lsms = (p.security.lsms.value ?? []).filter((l) => POLICY_LSMS.has(l));
   if (lsms.length) reasons.push(`LSMs with socket_create hooks are active (${lsms.join(', ')})`);
   const rel = p.kernel.release.value === null ? null : parseRelease(p.kernel.release.value);
@@ -72,12 +74,26 @@ function abiOrGeneric(machine: string | null): Abi | undefined {
 const POLICY_LSMS = new Set(['selinux', 'apparmor', 'smack', 'tomoyo', 'bpf', 'landlock']);
 
 export function sameResult(a: SocketResult, obs: Observation): boolean {
+  if (a.signal !== undefined || obs.signal !== undefined) {
+    return a.signal !== undefined && obs.signal !== undefined && a.signal === obs.signal.signal && a.fatal === obs.signal.fatal;
+  }
   if (a.errno !== undefined) return a.errno === obs.errno;
   return obs.errno === 0 && a.fd === obs.fd;
 }
 
+const SIGNAL_NAMES: Record<number, string> = { 9: 'SIGKILL', 31: 'SIGSYS' };
+function signalLabel(signal: number, fatal: boolean): string {
+  const name = SIGNAL_NAMES[signal] ?? `signal ${signal}`;
+  return fatal ? `killed by ${name}` : `${name} (call skipped)`;
+}
+
 export function resultLabel(r: SocketResult | Observation, abi?: Abi): string {
-  if ('case' in r) return r.errno === 0 ? `fd ${r.fd}` : errnoName(r.errno, abi);
+  if ('case' in r) {
+    if (r.signal) return signalLabel(r.signal.signal, r.signal.fatal);
+    if (r.notRun) return `${r.fd} (no call made)`;
+    return r.errno === 0 ? `fd ${r.fd}` : errnoName(r.errno, abi);
+  }
+  if (r.signal !== undefined) return signalLabel(r.signal, r.fatal);
   return r.errno !== undefined ? errnoName(r.errno, abi) : `fd ${r.fd}`;
 }
 
@@ -86,9 +102,14 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
   const p = pred.result;
   let fields = ERRNO_FIELDS;
 
-  const predictedOk = p.errno === undefined;
-  const observedOk = obs.errno === 0;
-  if (!predictedOk || !observedOk) {
+  // A new socket on each road: not a signal, not the 0 that seccomp's ERRNO(0) returns.
+  const predictedOk = p.errno === undefined && p.signal === undefined && pred.facts !== undefined;
+  const observedOk = obs.errno === 0 && obs.signal === undefined && !obs.notRun;
+  if (p.signal !== undefined || obs.signal !== undefined || pred.seccomp?.ran === false || obs.notRun) {
+    if (!sameResult(p, obs) || (p.fd !== undefined && !obs.notRun) || (obs.notRun && pred.facts !== undefined)) {
+      diffs.push({ field: 'result', predicted: resultLabel(p, env.abi), observed: resultLabel(obs, env.abi) });
+    }
+  } else if (!predictedOk || !observedOk) {
     if (predictedOk !== observedOk || p.errno !== obs.errno) {
       diffs.push({ field: 'result', predicted: resultLabel(p, env.abi), observed: resultLabel(obs, env.abi) });
     }
@@ -137,7 +158,13 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
 
   let kind: VerdictKind = diffs.length === 0 ? 'MATCH' : 'MISMATCH';
   let reason: string | undefined;
-  if (kind === 'MISMATCH' && pred.possible && pred.possible.some((r) => sameResult(r, obs)) && diffs.every((x) => x.field === 'result')) {
+  if (pred.unknownFilters !== undefined && (diffs.length === 0 || diffs.every((x) => x.field === 'result'))
+    && (obs.signal !== undefined || obs.errno !== 0 || obs.notRun || diffs.length === 0)) {
+    // Filters the model cannot run could have given any errno, 0, or SIGSYS - or let the call
+    // through to the path the model predicted. Never claimed as a match.
+    kind = 'UNSUPPORTED';
+    reason = `${pred.unknownFilters}: the kernel's answer is one of every result they allow`;
+  } else if (kind === 'MISMATCH' && pred.possible && pred.possible.some((r) => sameResult(r, obs)) && diffs.every((x) => x.field === 'result')) {
     kind = 'UNSUPPORTED';
     reason = `the host profile lacks ${(pred.missing ?? []).join(', ') || 'a fact'}; the kernel's answer is one of the model's possible results`;
   } else if (kind === 'MISMATCH' && env.policy) {

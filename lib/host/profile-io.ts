@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Fact, HostProfile } from '../types';
+import type { Fact, HostProfile, SeccompFilterInfo } from '../types';
 
 export const SUPPORTED_SCHEMAS: readonly number[] = [1];
 
@@ -165,9 +165,31 @@ export function parseProfile(json: unknown, where: string): HostProfile {
     security: object<HostProfile['security']>({
       seccomp: F(int, 'an integer (0 none, 1 strict, 2 filter)'),
       lsms: F(strings, 'an array of LSM names'),
-    }),
+      seccompFilterCount: F(uint, 'the number of seccomp filters'),
+      filters: F(arrayOf(seccompFilter(c), 'seccomp filters {name, source, insns}'), 'an array of seccomp filters'),
+    }, ['seccompFilterCount', 'filters']),
   })(j, '');
   return profile;
+}
+
+/** A seccomp filter fact (issue 11): name, source, insns as [code, jt, jf, k], optional rules. */
+function seccompFilter(c: ReturnType<typeof checker>): Check<SeccompFilterInfo> {
+  const { str, uint, arrayOf, object, fail } = c;
+  const u = (max: number, what: string): Check<number> => (v, at) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : fail(at, `must be ${what}`, v));
+  const insn: Check<[number, number, number, number]> = (v, at) => {
+    if (!Array.isArray(v) || v.length !== 4) return fail(at, 'must be an instruction [code, jt, jf, k]', v);
+    return [u(0xffff, 'a u16 code')(v[0], `${at}[0]`), u(0xff, 'a u8 jt')(v[1], `${at}[1]`), u(0xff, 'a u8 jf')(v[2], `${at}[2]`), u(0xffffffff, 'a u32 k')(v[3], `${at}[3]`)];
+  };
+  const cond: Check<[number, string, string, string]> = (v, at) => {
+    if (!Array.isArray(v) || v.length !== 4) return fail(at, 'must be a condition [arg, op, value, valueTwo]', v);
+    return [u(5, 'an argument index 0..5')(v[0], `${at}[0]`), str(v[1], `${at}[1]`), str(v[2], `${at}[2]`), str(v[3], `${at}[3]`)];
+  };
+  const rule = object<NonNullable<SeccompFilterInfo['rules']>[number]>({
+    syscall: str, action: str, ret: uint, conds: arrayOf(cond, 'conditions'), origin: str,
+  });
+  return object<SeccompFilterInfo>({
+    name: str, source: str, insns: arrayOf(insn, 'instructions'), rules: arrayOf(rule, 'rules'), defaultAction: str,
+  }, ['rules', 'defaultAction']);
 }
 
 /** Read and validate a profile file. Errors name the file. */

@@ -21,6 +21,7 @@ import { ABIS, errnoOut, typeIn } from '../abi/arch';
 import { EFAULT, EINVAL } from '../abi/errno';
 import type { Run } from './ctx';
 import { type SocketOut, sysSocket } from './net/socket';
+import { SECCOMP_RUN, SECCOMP_SIGNALLED, secureComputing, type Regs, type SeccompVerdict } from './kernel/seccomp';
 
 /** include/uapi/linux/net.h: socketcall's call numbers. */
 export const SYS_SOCKET = 1;
@@ -76,11 +77,37 @@ export function resolveEntry(entry: Entry, kernel: Abi, ia32Emulation: string | 
   return { socketFn, socketcallFn, compat };
 }
 
-/** One call from the syscall boundary: fd, or -errno in the caller's ABI's numbering. */
+/** Returned (instead of an fd or -errno) when the seccomp stage sent a signal: see out.seccomp. */
+export const ENTRY_SIGNALLED = -0x10000;
+
+/**
+ * One call from the syscall boundary: fd, or -errno in the caller's ABI's numbering, or
+ * ENTRY_SIGNALLED (seccomp TRAP/KILL: out.seccomp says which).
+ */
 export function syscallEntry(run: Run, entry: Entry, family: number, type: number, protocol: number, out: SocketOut): number {
   const tr = run.tracing;
   const abi = entry.abi;
-  // (issue 11: the seccomp stage goes first, here; its RET_ERRNO is returned as it is.)
+  // __secure_computing first: the filters see the registers as the caller passed them (the
+  // caller's numbering), and their RET_ERRNO is returned as it is, untranslated.
+  const sc = run.state.seccomp;
+  if (sc !== null) {
+    const v: SeccompVerdict = out.seccomp ?? (out.seccomp = { signal: 0, fatal: false, notRun: false, decision: null });
+    const viaSocketcall = entry.route === 'socketcall';
+    const nr = viaSocketcall ? abi.nr.socketcall : abi.nr.socket;
+    if (nr === null) throw new RangeError(`ABI ${abi.name} has no ${entry.route} syscall`);
+    // socketcall(call, &args): seccomp sees the call number and a pointer it cannot follow.
+    let regs: Regs | null = out.regs ?? null;
+    if (viaSocketcall) regs = [[(entry.call ?? SYS_SOCKET) >>> 0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    // A compat entry's registers are 32 bits wide: seccomp_data holds them zero-extended.
+    else if (regs !== null && (abi.args32 || run.entryFns.compat)) regs = regs.map(([lo]) => [lo, 0] as [number, number]);
+    const r = secureComputing(run, sc, nr, abi.auditArch, viaSocketcall ? 'socketcall' : 'socket', family, type, protocol, regs, v);
+    if (r === SECCOMP_SIGNALLED) return ENTRY_SIGNALLED;
+    if (r !== SECCOMP_RUN) return r;
+  } else if (out.seccomp) {
+    out.seccomp.signal = 0;
+    out.seccomp.notRun = false;
+    out.seccomp.decision = null;
+  }
   if (entry.route === 'socketcall') {
     const r = socketcall(run, entry);
     if (r < 0) return r;

@@ -12,7 +12,8 @@ import type { HostProfile, Prediction, SocketCase, SocketFacts, SocketResult } f
 import { Run } from './ctx';
 import type { SockUnderConstruction } from './family';
 import type { SocketOut } from './net/socket';
-import { type Entry, nativeEntry, resolveEntry, syscallEntry } from './entry';
+import { type Entry, ENTRY_SIGNALLED, nativeEntry, resolveEntry, syscallEntry } from './entry';
+import { parseReg, type SeccompVerdict } from './kernel/seccomp';
 import { KernelState } from './state';
 
 /** At most this many runs per prediction when facts are unknown. */
@@ -30,9 +31,18 @@ function validateCase(c: SocketCase): void {
   checkInt32('domain', c.domain);
   checkInt32('type', c.type);
   checkInt32('protocol', c.protocol);
+  if (c.raw !== undefined) {
+    if (!Array.isArray(c.raw) || c.raw.length !== 3) throw new TypeError('bad raw registers: expected three 64-bit values [domain, type, protocol]');
+    const names = ['domain', 'type', 'protocol'] as const;
+    c.raw.forEach((v, i) => {
+      const [lo] = parseReg(String(v));
+      if ((lo | 0) !== c[names[i]]) throw new RangeError(`bad raw ${names[i]} ${v}: its low 32 bits are ${lo | 0}, but ${names[i]} is ${c[names[i]]}`);
+    });
+  }
 }
 
 function sameResult(a: SocketResult, b: SocketResult): boolean {
+  if (a.signal !== undefined || b.signal !== undefined) return a.signal === b.signal && a.fatal === b.fatal;
   return a.fd === b.fd && a.errno === b.errno;
 }
 
@@ -55,6 +65,7 @@ export class KernelModel {
   private readonly entry: Entry;
   /** The kernel's ABI (the profile's machine). */
   readonly kernelAbi: Abi;
+  private readonly sv: SeccompVerdict = { signal: 0, fatal: false, notRun: false, decision: null };
 
   constructor(profile: HostProfile, options: KernelModelOptions = {}) {
     this.state = new KernelState(profile);
@@ -66,14 +77,27 @@ export class KernelModel {
     this.run.kernelAbi = this.kernelAbi;
     this.run.entryFns = fns;
     this.sock = { family: 0, type: 0 };
-    this.out = { sock: this.sock, flags: 0 };
+    this.out = { sock: this.sock, flags: 0, regs: null, seccomp: this.sv };
   }
 
-  /** One path run under the run's current choices: fd or -errno. */
+  /** One path run under the run's current choices: fd or -errno (ENTRY_SIGNALLED: see this.sv). */
   private once(c: SocketCase, choices: number[]): number {
     this.run.reset(choices);
     this.out.flags = 0;
+    this.out.regs = c.raw === undefined ? null : c.raw.map((v) => parseReg(String(v)));
+    this.sv.signal = 0;
+    this.sv.notRun = false;
     return syscallEntry(this.run, this.entry, c.domain, c.type, c.protocol, this.out);
+  }
+
+  private resultOf(ret: number): SocketResult {
+    if (ret === ENTRY_SIGNALLED) return { signal: this.sv.signal, fatal: this.sv.fatal };
+    return ret >= 0 ? { fd: ret } : { errno: -ret };
+  }
+
+  /** A new socket exists (not a signal, not ERRNO(0)'s 0 without a call). */
+  private created(ret: number): boolean {
+    return ret >= 0 && !this.sv.notRun;
   }
 
   private facts(fd: number): SocketFacts {
@@ -108,14 +132,17 @@ export class KernelModel {
     validateCase(c);
     const run = this.run;
     const ret = this.once(c, []);
-    const result: SocketResult = ret >= 0 ? { fd: ret } : { errno: -ret };
+    const result: SocketResult = this.resultOf(ret);
     const pred: Prediction = {
-      case: { domain: c.domain, type: c.type, protocol: c.protocol },
+      case: c.raw === undefined ? { domain: c.domain, type: c.type, protocol: c.protocol } : { domain: c.domain, type: c.type, protocol: c.protocol, raw: [c.raw[0], c.raw[1], c.raw[2]] },
       result,
       trace: run.tracing ? run.trace : [],
       deciding: run.tracing ? run.deciding : -1,
     };
-    if (ret >= 0) pred.facts = this.facts(ret);
+    const createdFirst = this.created(ret);
+    if (createdFirst) pred.facts = this.facts(ret);
+    if (run.tracing && this.sv.decision) pred.seccomp = { ...this.sv.decision };
+    else if (this.sv.notRun) pred.seccomp = { action: 'ERRNO(0)', ret: 0x50000, filter: null, rule: '', ran: false };
     const firstLoaded = run.runLoaded.slice(0);
 
     if (run.counts.length > 0 || run.missing.length > 0) {
@@ -131,7 +158,7 @@ export class KernelModel {
         choices = choices.slice(0, i + 1);
         choices[i] = (choices[i] ?? 0) + 1;
         const r = this.once(c, choices);
-        const res: SocketResult = r >= 0 ? { fd: r } : { errno: -r };
+        const res: SocketResult = this.resultOf(r);
         if (!possible.some((p) => sameResult(p, res))) possible.push(res);
         for (const m of run.missing) if (!missing.includes(m)) missing.push(m);
         counts = run.counts.slice(0);
@@ -145,10 +172,22 @@ export class KernelModel {
         pred.trace = run.trace;
         pred.deciding = run.deciding;
       }
-      if (again >= 0) pred.facts = this.facts(again);
+      if (this.created(again)) pred.facts = this.facts(again);
+      if (run.tracing && this.sv.decision) pred.seccomp = { ...this.sv.decision };
+    }
+    const sc = this.state.seccomp;
+    if (sc !== null && sc.unreadable !== null) {
+      // Filters the model cannot run: every result is possible, and says so; never a guess.
+      pred.unknownFilters = sc.unreadable;
+      const possible = pred.possible ?? [result];
+      for (const r of [{ signal: 31, fatal: false }, { signal: 31, fatal: true }, { fd: 0 }] as SocketResult[]) {
+        if (!possible.some((p) => sameResult(p, r))) possible.push(r);
+      }
+      pred.possible = possible;
+      pred.missing = [...(pred.missing ?? []), 'seccomp filter programs'];
     }
     this.state.commitLoaded(firstLoaded);
-    if (opts.keepFd && ret >= 0) this.state.fds.install(ret);
+    if (opts.keepFd && createdFirst) this.state.fds.install(ret);
     return pred;
   }
 

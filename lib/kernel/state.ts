@@ -7,6 +7,7 @@ import type { Fact, HostProfile } from '../types';
 import { FdTable } from './fs/file';
 import { ModuleDb, normalizeModule } from './kernel/kmod';
 import { afMax, ipprotoMax, parseRelease } from './release';
+import { type SeccompState, seccompStateFrom } from './kernel/seccomp';
 
 export interface KnownFact {
   value: unknown;
@@ -57,6 +58,9 @@ export class KernelState {
   readonly loadedKnown: boolean;
   readonly db: ModuleDb | null;
   readonly failing: Set<string>;
+
+  /** The seccomp filters the syscall entry runs (null: none). */
+  readonly seccomp: SeccompState | null;
 
   readonly fds: FdTable;
   readonly fdsKnown: boolean;
@@ -144,6 +148,7 @@ export class KernelState {
     this.addFact('kernel.modules_disabled', m.modulesDisabled);
     this.addFact('security.lsms', profile.security.lsms);
     this.addFact('security.seccomp', profile.security.seccomp);
+    this.seccomp = seccompStateFrom(profile);
   }
 
   private addFact<T>(name: string, f: Fact<T> | undefined): void {

@@ -76,9 +76,13 @@ export function jsonlSummary(t: VariantTally): string {
 }
 
 function predictedRecord(p: Prediction): Record<string, unknown> {
-  const r: Record<string, unknown> = p.result.errno !== undefined
-    ? { errno: p.result.errno, errname: errnoName(p.result.errno) }
-    : { fd: p.result.fd };
+  const r: Record<string, unknown> = p.result.signal !== undefined
+    ? { signal: p.result.signal, fatal: p.result.fatal }
+    : p.result.errno !== undefined
+      ? { errno: p.result.errno, errname: errnoName(p.result.errno) }
+      : { fd: p.result.fd };
+  if (p.seccomp) r.seccomp = p.seccomp;
+  if (p.unknownFilters) r.unknownFilters = p.unknownFilters;
   if (p.facts) {
     const f = p.facts;
     Object.assign(r, {
@@ -87,12 +91,14 @@ function predictedRecord(p: Prediction): Record<string, unknown> {
       protocolsDelta: f.protocolsDelta, sockstatUsedDelta: f.sockstatUsedDelta,
     });
   }
-  if (p.possible) r.possible = p.possible.map((x) => (x.errno !== undefined ? errnoName(x.errno) : `fd ${x.fd}`));
+  if (p.possible) r.possible = p.possible.map((x) => (x.signal !== undefined ? `signal ${x.signal}${x.fatal ? ' (fatal)' : ''}` : x.errno !== undefined ? errnoName(x.errno) : `fd ${x.fd}`));
   if (p.missing) r.missing = p.missing;
   return r;
 }
 
 function observedRecord(o: Observation): Record<string, unknown> {
+  if (o.signal) return { signal: o.signal.signal, fatal: o.signal.fatal };
+  if (o.notRun) return { fd: o.fd, notRun: true };
   if (o.errno !== 0) return { errno: o.errno, errname: errnoName(o.errno) };
   return {
     fd: o.fd,

@@ -104,7 +104,7 @@ export async function runSweep(
       procNet: opts.procNet !== false,
       whileOpen: countersMode !== 'off' ? () => { during = readCounters(); } : undefined,
     });
-    model.closeFds(preds.filter((p) => p.result.fd !== undefined).map((p) => p.result.fd as number));
+    model.closeFds(preds.filter((p) => p.facts !== undefined).map((p) => p.facts!.fd));
     if (countersMode !== 'off') {
       const observed = before && during ? diffCounters(before, during) : null;
       const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;

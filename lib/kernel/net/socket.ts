@@ -24,6 +24,12 @@ export interface SocketOut {
   sock: SockUnderConstruction;
   /** File flags passed to sock_map_fd: O_CLOEXEC and/or O_NONBLOCK. */
   flags: number;
+  /**
+   * The syscall entry's seccomp stage (lib/kernel/entry.ts): the raw 64-bit registers when
+   * the caller passed them (null: the ints, zero-extended), and what the stage decided.
+   */
+  regs?: Array<[number, number]> | null;
+  seccomp?: import('../kernel/seccomp').SeccompVerdict;
 }
 
 /**
