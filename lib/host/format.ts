@@ -114,6 +114,17 @@ export function formatProfile(p: HostProfile): string {
   section('Security');
   row('seccomp', p.security.seccomp, (s) => `${s} (${['none', 'strict', 'filter'][s] ?? 'unknown mode'})`);
   row('LSMs', p.security.lsms, (l) => list(l));
+  if (p.security.seccompFilterCount) row('seccomp filters', p.security.seccompFilterCount);
+  if (p.security.filters) {
+    row('filter programs', p.security.filters, (fs) => (fs.length === 0 ? 'none in force' : `${fs.length} readable`));
+    for (const f of p.security.filters.value ?? []) {
+      out.push(`    ${f.name}: ${f.insns.length} instructions${f.defaultAction ? `, default ${f.defaultAction}` : ''} (${f.source})`);
+      for (const r of f.rules ?? []) {
+        const conds = r.conds.length ? r.conds.map(([i, op, v, v2]) => `arg${i} ${op} ${op === 'MASKED_EQ' ? `${v} == ${v2}` : v}`).join(' && ') : 'always';
+        out.push(`      ${r.syscall}: ${r.action} if ${conds}  (${r.origin})`);
+      }
+    }
+  }
 
   out.push('', unknownCount === 0
     ? 'Every fact is known.'

@@ -8,7 +8,8 @@
  */
 import * as fs from 'fs';
 import { getProcRoot } from '../observe/procfs';
-import type { Fact, HostProfile } from '../types';
+import type { Fact, HostProfile, SeccompFilterInfo } from '../types';
+import { ownFilters } from './seccomp/self';
 import { native } from '../native';
 import type { NativeCaps, NativeIds } from '../native';
 import { FAMILY_PROVIDERS, LSM_CONFIG, NETLINK_PROVIDERS, SOCKET_ALIAS_PREFIXES, familiesOfProtoName } from './families';
@@ -393,6 +394,13 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
   // --- security -----------------------------------------------------------
   const seccomp = stNum('Seccomp', 0, 'Seccomp');
   const lsms = lsmFact(io, cmdline.value, config);
+  const seccompFilterCount = stNum('Seccomp_filters', 0, 'Seccomp_filters');
+  // The programs can only be read live (ptrace on a helper child), never from a proc root.
+  const filters: Fact<SeccompFilterInfo[]> = opts.sys === undefined && sys && io === fsHostIO
+    ? ownFilters(seccompFilterCount, seccomp)
+    : seccomp.value === 0 || seccompFilterCount.value === 0
+      ? known([], `${seccompFilterCount.source}: 0`)
+      : unknown('PTRACE_SECCOMP_GET_FILTER', 'not tried: the profile was gathered from files, not from this process');
 
   const profile: HostProfile = {
     schema: 1,
@@ -420,7 +428,7 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
       nrOpen: attempt('/proc/sys/fs/nr_open', () => parseIntSysctl(text('/proc/sys/fs/nr_open'), 'fs.nr_open')),
       openFds: openFdsFact(io),
     },
-    security: { seccomp, lsms },
+    security: { seccomp, lsms, seccompFilterCount, filters },
   };
   return profile;
 }
