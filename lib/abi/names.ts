@@ -165,7 +165,11 @@ export function errnoFromName(name: string, abi?: Abi): number | undefined {
 }
 
 /** strace's result column: "= 3" or "= -1 EPERM (Operation not permitted)"; with an ABI, errno in its numbering. */
-export function resultText(r: { fd?: number; errno?: number }, abi?: Abi): string {
+export function resultText(r: { fd?: number; errno?: number; signal?: number; fatal?: boolean }, abi?: Abi): string {
+  if (r.signal !== undefined) {
+    const name = r.signal === 31 ? 'SIGSYS' : r.signal === 9 ? 'SIGKILL' : `signal ${r.signal}`;
+    return r.fatal ? `(killed by ${name})` : `(${name}, the call skipped)`;
+  }
   if (r.fd !== undefined) return `= ${r.fd}`;
   const e = r.errno ?? 0;
   return `= -1 ${errnoName(e, abi)} (${errnoMessage(e, abi)})`;

@@ -11,11 +11,12 @@ import { parseDomain, parseType, parseProtocol, callName, resultText, typeName }
 import { type Abi, abiForMachine } from '../abi/arch';
 import { KernelModel } from '../kernel';
 import { gatherHostProfile, loadProfile } from '../host';
-import { SOCKET_FIELDS } from '../bridge/align';
+import { SOCKET_FIELDS, resultLabel } from '../bridge/align';
 import { compareLive } from '../bridge/compare';
 import type { Counters } from '../bridge/counters';
 import { bold, dim, green, red, yellow, table, type TextStyle } from '../sweep/report';
 import type { TraceAgreement } from '../bridge/ktrace-glue';
+import { INSTALL_OPT, POLICY_OPTS, installPolicy, policyProfile, policySpec, rerunWithPolicy } from './policy';
 
 const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   profile: { value: true, arg: 'FILE', help: 'predict for the host saved in FILE (sockbridge host --json) instead of this one; the kernel is not asked' },
@@ -26,9 +27,11 @@ const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   emulator: { value: true, arg: 'NAME', help: 'ask a syscall emulator (qemu-aarch64, qemu-mips64el, qemu-i386) instead of this kernel, and say where it departs from Linux (exit 5)' },
   route: { value: true, arg: 'R', help: 'with --emulator qemu-i386: socket (359, default) or socketcall (102)' },
   'no-control': { value: false, help: 'with --emulator: skip the same call on this kernel natively' },
+  ...POLICY_OPTS,
   color: { value: false, help: 'colour the output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
   help: { value: false, help: 'show this help' },
+  ...INSTALL_OPT,
 };
 
 const COMPARE_OPTS: Record<string, OptionSpec> = {
@@ -37,9 +40,11 @@ const COMPARE_OPTS: Record<string, OptionSpec> = {
   emulator: EXPLAIN_OPTS.emulator,
   route: EXPLAIN_OPTS.route,
   'no-control': EXPLAIN_OPTS['no-control'],
+  ...POLICY_OPTS,
   color: EXPLAIN_OPTS.color,
   'no-color': EXPLAIN_OPTS['no-color'],
   help: EXPLAIN_OPTS.help,
+  ...INSTALL_OPT,
 };
 
 export function parseCase(pos: string[], command: string, abi?: Abi): SocketCase {
@@ -121,11 +126,16 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   const file = opt(p, 'profile');
   if (file !== undefined && flag(p, 'kernel-trace')) throw new UsageError('--kernel-trace asks this machine\'s kernel; it cannot go with --profile, which predicts for another host');
   if (file === undefined) requireProcfs();
-  const profile = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
-  // Names are read and shown in the numbers of the profile's architecture, as strace there would.
-  const abi = profileAbi(profile, file ?? 'this host');
-  if (!abi.generic) c = parseCase(p.positional, 'explain', abi);
   const live = file === undefined && !flag(p, 'no-kernel');
+  // A live call under a policy runs in a child that installs it: filters cannot be removed.
+  if (live && policySpec(p) && !flag(p, 'install-policy')) return rerunWithPolicy('explain', argv, io);
+  const gathered = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
+  // Names are read and shown in the numbers of the profile's architecture, as strace there would.
+  const abi = profileAbi(gathered, file ?? 'this host');
+  if (!abi.generic) c = parseCase(p.positional, 'explain', abi);
+  const policyNotes: string[] = [];
+  const profile = policyProfile(gathered, p, policyNotes);
+  if (flag(p, 'install-policy')) installPolicy(gathered, p);
   let pred: Prediction;
   let run: LiveRun | undefined;
   if (live) {
@@ -154,9 +164,10 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   }
   const call = callName(c.domain, c.type, c.protocol, abi);
   const lines: string[] = [];
+  for (const n of policyNotes) lines.push(yellow(style, `note: ${n}`));
   lines.push(`${bold(style, 'model ')} ${call} ${resultText(pred.result, abi)}`);
   if (!abi.generic) {
-    const r = pred.result.fd !== undefined ? `= ${pred.result.fd}` : `= -1 (errno ${pred.result.errno})`;
+    const r = pred.result.fd !== undefined ? `= ${pred.result.fd}` : pred.result.signal !== undefined ? resultText(pred.result) : `= -1 (errno ${pred.result.errno})`;
     lines.push(dim(style, `       on ${abi.name} (the profile's machine ${profile.kernel.machine.value}) in numbers: socket(${c.domain}, ${c.type}, ${c.protocol}) ${r}`));
   }
   if (pred.possible && pred.possible.length > 1) {
@@ -165,7 +176,8 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   if (run) {
     const o = run.obs;
     const agree = run.verdict.kind === 'MATCH';
-    lines.push(`${bold(style, 'kernel')} ${call} ${resultText(o.errno === 0 ? { fd: o.fd } : { errno: o.errno })}  ${agree ? green(style, '(agrees)') : red(style, `(${run.verdict.kind})`)}`);
+    lines.push(`${bold(style, 'kernel')} ${call} ${observedText(o)}  ${agree ? green(style, '(agrees)') : red(style, `(${run.verdict.kind})`)}`);
+    if (run.verdict.reason) lines.push(yellow(style, `       ${run.verdict.reason}`));
   } else {
     lines.push(dim(style, file !== undefined ? `(predicted for the host in ${file}; the kernel was not asked)` : '(the kernel was not asked)'));
   }
@@ -173,6 +185,8 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   lines.push(traceTable(pred, style, run?.trace, abi));
   lines.push('');
   const d = pred.deciding >= 0 ? pred.trace[pred.deciding] : undefined;
+  if (pred.seccomp) lines.push(`${bold(style, 'seccomp:')} ${pred.seccomp.rule} -> ${pred.seccomp.action}${pred.seccomp.filter ? ` (filter "${pred.seccomp.filter}")` : ''}${pred.seccomp.ran ? '; the call runs' : ''}`);
+  if (pred.unknownFilters) lines.push(yellow(style, `seccomp: ${pred.unknownFilters}`));
   if (d) {
     lines.push(`${bold(style, 'deciding step:')} ${d.fn}: ${d.what}`);
     if (d.fact) lines.push(`  because ${d.fact.name} = ${d.fact.value} (from ${d.fact.source})`);
@@ -204,7 +218,11 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   const style = styleFor(p, io);
   requireProcfs();
-  const profile = gatherHostProfile();
+  if (policySpec(p) && !flag(p, 'install-policy')) return rerunWithPolicy('compare', argv, io);
+  const gathered = gatherHostProfile();
+  const policyNotes: string[] = [];
+  const profile = policyProfile(gathered, p, policyNotes);
+  if (flag(p, 'install-policy')) installPolicy(gathered, p);
   const run = runLive(c, profile, flag(p, 'kernel-trace'));
   const v = run.verdict;
   if (flag(p, 'json')) {
@@ -216,7 +234,7 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   const rows: string[][] = [['field', 'model', 'kernel', '']];
   const mark = (field: string) => (v.diffs.some((d) => d.field === field) ? red(style, '✗') : green(style, '✓'));
   const okResult = (r: { fd?: number; errno?: number }) => resultText(r).slice(2);
-  rows.push(['result', okResult(run.pred.result), okResult(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }), mark('result')]);
+  rows.push(['result', run.pred.result.signal !== undefined ? resultLabel(run.pred.result) : okResult(run.pred.result), o.signal || o.notRun ? resultLabel(o) : okResult(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }), mark('result')]);
   if (v.fields === SOCKET_FIELDS && f) {
     const ino = o.stat?.ino;
     rows.push(['fd', String(f.fd), String(o.fd), mark('fd')]);
@@ -232,7 +250,8 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
     rows.push(['sockprotoname', f.protoName, String(o.protoName), mark('sockprotoname')]);
     rows.push(['/proc/net', f.procNet ?? '(none)', o.procNet ? o.procNet.table : '(none)', mark('procnet')]);
   }
-  const lines = [`${bold(style, callName(c.domain, c.type, c.protocol))}  ${v.kind === 'MATCH' ? green(style, 'MATCH') : v.kind === 'MISMATCH' ? red(style, 'MISMATCH') : yellow(style, v.kind)}`, '', table(rows, style)];
+  const lines = [...policyNotes.map((n) => yellow(style, `note: ${n}`)), `${bold(style, callName(c.domain, c.type, c.protocol))}  ${v.kind === 'MATCH' ? green(style, 'MATCH') : v.kind === 'MISMATCH' ? red(style, 'MISMATCH') : yellow(style, v.kind)}`, '', table(rows, style)];
+  if (run.pred.seccomp) lines.push('', `seccomp: ${run.pred.seccomp.rule} -> ${run.pred.seccomp.action}`);
   if (run.counters) {
     const shared = profile.net.netnsIsInit.value !== false;
     const pc = run.counters.predicted;
@@ -248,6 +267,11 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   if (run.trace?.note) lines.push(dim(style, run.trace.note));
   io.out(lines.join('\n') + '\n');
   return v.kind === 'MISMATCH' ? 1 : 0;
+}
+
+function observedText(o: Observation): string {
+  if (o.signal || o.notRun) return `= ${resultLabel(o)}`;
+  return resultText(o.errno === 0 ? { fd: o.fd } : { errno: o.errno });
 }
 
 /** --profile FILE: a bad file is the user's to fix (exit 2); an unreadable one the machine's (exit 3). */

@@ -84,11 +84,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     return await c.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof NameError || (e instanceof Error && e.name === 'ProfileError')) {
+    if (e instanceof UsageError || e instanceof NameError || (e instanceof Error && ['ProfileError', 'SeccompProfileError', 'RestrictFamiliesError'].includes(e.name))) {
       io.err(`sockbridge ${cmd}: ${bare(e.message)}\n`);
       return 2;
     }
-    if (e instanceof EnvironmentError || (e instanceof Error && e.name === 'ProcReadError')) {
+    if (e instanceof EnvironmentError || (e instanceof Error && (e.name === 'ProcReadError' || e.name === 'SeccompUnavailableError'))) {
       io.err(`sockbridge ${cmd}: ${bare(e.message)}\n`);
       return 3;
     }

@@ -22,6 +22,10 @@ import { gatherHostProfile } from '../host';
 import { native } from '../native';
 import { listOpenFds } from '../bridge/fdtable';
 import { openKernelTrace, isUnavailable, type KernelTrace } from '../ktrace';
+import * as path from 'path';
+import { POLICY_OPTS, policyProfile } from './policy';
+import { compilePolicies, installFilters, withFilters } from '../host/seccomp';
+import { variantPolicy } from '../sweep/variants';
 
 const FORMATS = ['text', 'jsonl', 'junit', 'html'] as const;
 type Format = typeof FORMATS[number];
@@ -51,6 +55,7 @@ const OPTS: Record<string, OptionSpec> = {
   worker: { value: true, arg: 'VARIANT', help: '(internal) run as a variant\'s child process' },
   'emit-cases': { value: false, help: '(internal) with --worker: stream every case' },
   examples: { value: false, help: '(internal) with --worker: keep one traced example per distinct outcome per cell (html)' },
+  ...POLICY_OPTS,
 };
 
 export interface Plan {
@@ -92,7 +97,7 @@ export function buildPlan(p: Parsed): Plan {
 /** The argv a worker needs to rebuild the same plan. */
 function planArgs(p: Parsed): string[] {
   const out: string[] = [];
-  for (const k of ['domains', 'types', 'flags', 'protocols', 'random', 'seed', 'batch', 'close-threads']) {
+  for (const k of ['domains', 'types', 'flags', 'protocols', 'random', 'seed', 'batch', 'close-threads', 'seccomp-caps', 'seccomp-in-force']) {
     const v = opt(p, k);
     if (v !== undefined) out.push(`--${k}=${v}`);
   }
@@ -101,6 +106,29 @@ function planArgs(p: Parsed): string[] {
 }
 
 function chooseVariants(p: Parsed): { run: VariantSpec[]; skipped: string[] } {
+  // --seccomp FILE and --restrict-address-families LIST are the variants seccomp:FILE and
+  // restrict-af:LIST (alone, or after those --variants names).
+  const extra = [
+    ...(p.options.get('seccomp') ?? []).map((f) => `seccomp:${path.resolve(f)}`),
+    ...(opt(p, 'restrict-address-families') !== undefined ? [`restrict-af:${opt(p, 'restrict-address-families')!.trim().replace(/\s+/g, '+')}`] : []),
+  ];
+  const chosen = extra.length === 0 ? chooseNamedVariants(p) : opt(p, 'variants') === undefined ? { run: [], skipped: [] } : chooseNamedVariants(p);
+  for (const n of extra) {
+    if (chosen.run.some((v) => v.name === n)) continue;
+    const v = variantByName(n)!;
+    const why = v.unavailable();
+    if (why) throw new EnvironmentError(`variant "${n}" cannot run here: ${why}`);
+    chosen.run.push(v);
+  }
+  // A policy variant's profile or list is checked here, so a bad one is exit 2 before any worker.
+  for (const v of chosen.run) {
+    const spec = variantPolicy(v.name, p);
+    if (spec) compilePolicies(gatherHostProfile(), spec);
+  }
+  return chosen;
+}
+
+function chooseNamedVariants(p: Parsed): { run: VariantSpec[]; skipped: string[] } {
   const text = opt(p, 'variants');
   if (text === undefined || text === 'all') {
     const run: VariantSpec[] = [];
@@ -122,7 +150,7 @@ function chooseVariants(p: Parsed): { run: VariantSpec[]; skipped: string[] } {
     const v = variantByName(n);
     if (!v) {
       const { suggest } = require('../abi/names') as typeof import('../abi/names');
-      throw new UsageError(`--variants: unknown variant "${n}"${suggest(n, VARIANTS.map((x) => x.name), '')}; valid: ${VARIANTS.map((x) => x.name).join(', ')}, rlimit=N, all`);
+      throw new UsageError(`--variants: unknown variant "${n}"${suggest(n, VARIANTS.map((x) => x.name), '')}; valid: ${VARIANTS.map((x) => x.name).join(', ')}, rlimit=N, seccomp:FILE, restrict-af:LIST, all`);
     }
     const why = v.unavailable();
     if (why) throw new EnvironmentError(`variant "${n}" cannot run here: ${why}`);
@@ -237,6 +265,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
       if (v.name === 'self') {
         const lines = new JsonlCaseWriter(v.name);
         await sweepInProcess(plan, t, v.name, {
+          adjustProfile: (prof) => policyProfile(prof, p, t.notes, { spec: false }),
           onVerdict: onCase ? (verdict, i) => onCase(lines.line(i, verdict)) : undefined,
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
           onProfile: onCase ? (prof) => onCase(jsonlProfile(v.name, prof)) : undefined,
@@ -310,6 +339,8 @@ function textReport(tallies: VariantTally[], skipped: string[], plan: Plan, seco
 }
 
 interface InProcessHooks {
+  /** Change the gathered profile before the model sees it (seccomp policies, issue 11). */
+  adjustProfile?: (p: HostProfile) => HostProfile;
   /** The profile the model starts from, before the first case. */
   onProfile?: (p: HostProfile) => void;
   onVerdict?: (v: Verdict, index: number) => void;
@@ -319,7 +350,8 @@ interface InProcessHooks {
 
 /** The sweep in this process: gather the profile here (these creds, these namespaces). */
 export async function sweepInProcess(plan: Plan, t: VariantTally, variant: string, hooks: InProcessHooks, extra: Partial<SweepOptions> = {}, kernelTrace = false): Promise<void> {
-  const profile = gatherHostProfile();
+  const gathered = gatherHostProfile();
+  const profile = hooks.adjustProfile ? hooks.adjustProfile(gathered) : gathered;
   hooks.onProfile?.(profile);
   const netnsPrivate = variant === 'netns' || variant === 'userns';
   let trace: KernelTrace | undefined;
@@ -410,6 +442,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       t.notes.push(`RLIMIT_NOFILE soft limit ${soft} with fds ${compactFds(profileFds)} open`);
     } else {
       await sweepInProcess(plan, t, variant, {
+        adjustProfile: (prof) => policyForVariant(variant, prof, p, t.notes),
         onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,
         onVerdict: emit ? (v, i) => write(lines.line(i, v)) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
@@ -425,6 +458,21 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
   }
   if (stopRequested) return exitForSignal(stopRequested);
   return t.totals.MISMATCH ? 1 : 0;
+}
+
+/**
+ * The profile a worker's model uses, and for the seccomp:FILE / restrict-af:LIST variants the
+ * filters installed in the worker itself (after the profile was gathered, before any case).
+ */
+function policyForVariant(variant: string, prof: HostProfile, p: Parsed, notes: string[]): HostProfile {
+  const base = policyProfile(prof, p, notes, { spec: false });
+  const spec = variantPolicy(variant, p);
+  if (!spec) return base;
+  const c = compilePolicies(prof, spec);
+  notes.push(...c.notes);
+  installFilters(c.filters);
+  notes.push(`installed in this worker (no_new_privs, SECCOMP_SET_MODE_FILTER): ${c.filters.map((f) => `"${f.name}" (${f.insns.length} instructions)`).join(', ')}`);
+  return withFilters(base, c.filters, `installed by the ${variant} variant`);
 }
 
 /**

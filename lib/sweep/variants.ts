@@ -124,10 +124,31 @@ VARIANTS.push(
 );
 
 export function variantByName(name: string): VariantSpec | undefined {
+  if (name.startsWith('seccomp:') && name.length > 8) {
+    return { name, about: `OCI seccomp profile ${name.slice(8)} installed in the worker as runc installs it (libseccomp)`, wrapper: [], unavailable: libseccompMissing };
+  }
+  if (name.startsWith('restrict-af:') && name.length > 12) {
+    return { name, about: `systemd RestrictAddressFamilies=${name.slice(12).replace(/\+/g, ' ')} installed in the worker as systemd installs it`, wrapper: [], unavailable: libseccompMissing };
+  }
   if (/^rlimit=\d+$/.test(name)) {
     return { name, about: `RLIMIT_NOFILE soft limit ${name.slice(7)}`, wrapper: [], unavailable: () => null };
   }
   return VARIANTS.find((v) => v.name === name);
+}
+
+function libseccompMissing(): string | null {
+  const { native } = require('../native') as typeof import('../native');
+  const lib = native().seccompLibrary();
+  return lib.error !== undefined ? `${lib.error}: install libseccomp2 (the runtime library runc and systemd use)` : null;
+}
+
+/** What a seccomp:FILE or restrict-af:LIST variant installs (null for other variants). */
+export function variantPolicy(name: string, p: { options: Map<string, string[]> }): import('../host/seccomp').PolicySpec | null {
+  const capsText = p.options.get('seccomp-caps')?.[0];
+  const caps = capsText !== undefined ? (require('../cli/policy') as typeof import('../cli/policy')).parseCaps(capsText) : undefined;
+  if (name.startsWith('seccomp:')) return { seccomp: [name.slice(8)], caps };
+  if (name.startsWith('restrict-af:')) return { restrictFamilies: name.slice(12).replace(/\+/g, ' '), caps };
+  return null;
 }
 
 export interface WorkerHandlers {
