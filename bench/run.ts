@@ -718,6 +718,19 @@ async function main(): Promise<number> {
   const model = best(modelRuns);
   const modelTrace = modelRun(cases, profile, true);
   const seccompModel = seccompModelRun(cases, profile, args.runs);
+  // Issue 11: the same with Docker's current seccomp profile in force (compiled with libseccomp).
+  let modelSeccomp: ModelResult | null = null;
+  let seccompWhy = '';
+  try {
+    const { compilePolicies, withFilters } = require('../lib/host/seccomp') as typeof import('../lib/host/seccomp');
+    const c = compilePolicies(profile, { seccomp: [path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'seccomp', 'docker-29.json')] });
+    const filtered = withFilters(profile, c.filters, 'bench');
+    const runs: ModelResult[] = [];
+    for (let r = 0; r < args.runs; r++) runs.push(modelRun(cases, filtered, false));
+    modelSeccomp = best(runs);
+  } catch (e) {
+    seccompWhy = (e as Error).message.split('\n')[0];
+  }
 
   // The default sweep against the C floor run once per variant it ran, each in that variant's
   // condition (as uid 65534 the floor must read the baseline and the matrix: the folder opens).
@@ -849,6 +862,16 @@ async function main(): Promise<number> {
     target: `>= ${TARGET.modelRate.toLocaleString('en-US')}/s`, ratio: ratio(rate / TARGET.modelRate),
     result: rate >= TARGET.modelRate ? 'PASS' : 'FAIL',
   });
+  if (modelSeccomp) {
+    const rs = modelSeccomp.predictions / (modelSeccomp.ns / 1e9);
+    rows.push({
+      figure: 'model alone, Docker 29 seccomp profile loaded', value: `${Math.round(rs).toLocaleString('en-US')}/s`,
+      target: `>= ${TARGET.modelRate.toLocaleString('en-US')}/s`, ratio: ratio(rs / TARGET.modelRate),
+      result: rs >= TARGET.modelRate ? 'PASS' : 'FAIL',
+    });
+  } else {
+    rows.push({ figure: 'model alone, Docker 29 seccomp profile loaded', value: 'n/a', target: `>= ${TARGET.modelRate.toLocaleString('en-US')}/s (${seccompWhy})`, ratio: '', result: 'SKIP' });
+  }
   const rateTrace = modelTrace.predictions / (modelTrace.ns / 1e9);
   rows.push({ figure: 'model alone, trace on', value: `${Math.round(rateTrace).toLocaleString('en-US')}/s`, target: '', ratio: '', result: 'info' });
   rows.push(seccompRow(seccompModel, TARGET.modelRate));
