@@ -111,6 +111,21 @@ describe('seccomp profiles: compiled as runc and systemd do, installed live, mod
     });
   }
 
+  it('the untraced fast path (programs continued from their per-syscall prefix) gives what the full interpreter gives', () => {
+    const c = compilePolicies(profile, { seccomp: [path.join(FIX, 'docker-29.json')], restrictFamilies: '~AF_PACKET' });
+    const prof = withFilters(profile, c.filters, 'test');
+    const fast = new KernelModel(prof, { trace: false });
+    const full = new KernelModel(prof, { trace: true });
+    let n = 0;
+    for (let f = -2; f < 48; f++) for (const t of [1, 2, 3, 5, 10, 0x80001, -1]) for (const pr of [0, 1, 6, 9, 17, 255, -1]) {
+      const a = fast.predict({ domain: f, type: t, protocol: pr }).result;
+      const b = full.predict({ domain: f, type: t, protocol: pr }).result;
+      assert.deepStrictEqual(a, b, `socket(${f}, ${t}, ${pr})`);
+      n++;
+    }
+    assert.ok(n > 2000);
+  });
+
   it('explain AF_VSOCK SOCK_STREAM 0 --seccomp docker-29.json names the deciding rule and EPERM', () => {
     const r = cli(['explain', 'AF_VSOCK', 'SOCK_STREAM', '0', '--seccomp', path.join(FIX, 'docker-29.json'), '--no-kernel', '--no-color']);
     assert.strictEqual(r.status, 0, r.err);

@@ -89,7 +89,12 @@ function asInt32(v: bigint): number {
 }
 
 function modelAnswer(m: KernelModel, a: [bigint, bigint, bigint]): SocketResult {
-  const c = { domain: asInt32(a[0]), type: asInt32(a[1]), protocol: asInt32(a[2]), raw: a.map((x) => '0x' + x.toString(16)) as [string, string, string] };
+  // Registers with high bits go in raw mode (the full interpreter); plain ints take the
+  // untraced fast path (each program continued from its per-syscall prefix).
+  const plain = a.every((x) => x >> 32n === 0n);
+  const c = plain
+    ? { domain: asInt32(a[0]), type: asInt32(a[1]), protocol: asInt32(a[2]) }
+    : { domain: asInt32(a[0]), type: asInt32(a[1]), protocol: asInt32(a[2]), raw: a.map((x) => '0x' + x.toString(16)) as [string, string, string] };
   const p = m.predict(c);
   // A created socket: only "an fd" is compared (the child's fd table is not the model's).
   if (p.facts) return { fd: 1 };

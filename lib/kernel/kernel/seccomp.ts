@@ -201,22 +201,42 @@ const mem = new Uint32Array(BPF_MEMWORDS);
  * the pc of every instruction executed (for the trace).
  */
 export function runProgram(p: Program, d: SeccompData, path?: number[]): number {
-  let A = 0, X = 0, pc = 0;
+  return runFrom(p, d, 0, 0, 0, 0, path);
+}
+
+/** Where runFrom stopped when it met a load of a word in its stop mask (returned STOPPED). */
+export const resume = { pc: 0, A: 0, X: 0, mem: new Uint32Array(BPF_MEMWORDS), stored: false };
+export const STOPPED = -1;
+
+/**
+ * The interpreter: from instruction `pc` with accumulators A and X (scratch memory as `mem`
+ * holds it). A load of a seccomp_data word whose bit is set in `stop` ends the run with
+ * STOPPED and the state in `resume`, to be continued later with that word known.
+ */
+function runFrom(p: Program, d: SeccompData, pc: number, A: number, X: number, stop: number, path?: number[]): number {
   const { code, jt, jf, k } = p;
+  let stored = false;
   for (;;) {
     if (path) path.push(pc);
     const c = code[pc];
     const K = k[pc];
     switch (c) {
-      case BPF_LD | BPF_W | BPF_ABS: A = d[K >>> 2]; break;
+      case BPF_LD | BPF_W | BPF_ABS:
+        if (stop !== 0 && (stop & (1 << (K >>> 2))) !== 0) {
+          resume.pc = pc; resume.A = A; resume.X = X; resume.stored = stored;
+          if (stored) resume.mem.set(mem);
+          return STOPPED;
+        }
+        A = d[K >>> 2];
+        break;
       case BPF_LD | BPF_W | BPF_LEN: A = SECCOMP_DATA_SIZE; break;
       case BPF_LDX | BPF_W | BPF_LEN: X = SECCOMP_DATA_SIZE; break;
       case BPF_LD | BPF_IMM: A = K; break;
       case BPF_LDX | BPF_IMM: X = K; break;
       case BPF_LD | BPF_MEM: A = mem[K]; break;
       case BPF_LDX | BPF_MEM: X = mem[K]; break;
-      case BPF_ST: mem[K] = A; break;
-      case BPF_STX: mem[K] = X; break;
+      case BPF_ST: mem[K] = A; stored = true; break;
+      case BPF_STX: mem[K] = X; stored = true; break;
       case BPF_MISC | BPF_TAX: X = A; break;
       case BPF_MISC | BPF_TXA: A = X; break;
       case BPF_RET | BPF_K: return K;
@@ -259,6 +279,44 @@ export function runProgram(p: Program, d: SeccompData, path?: number[]): number 
     }
     pc++;
   }
+}
+
+/**
+ * A program's run up to its first look at a word that changes from call to call (the
+ * arguments, the instruction pointer), for one syscall number and arch: the return value when
+ * it never looks (ret >= 0), else where to continue. The syscall-number tree libseccomp builds
+ * (hundreds of instructions) is walked once per (nr, arch), not once per call.
+ */
+interface Prefix { ret: number; pc: number; A: number; X: number; mem: Uint32Array | null }
+
+const VARYING = 0xfffc; // words 2..15: instruction_pointer and args[0..5]
+
+function prefixOf(p: Program, nr: number, arch: number): Prefix {
+  const d = new Uint32Array(16);
+  d[0] = nr;
+  d[1] = arch;
+  const r = runFrom(p, d, 0, 0, 0, VARYING);
+  if (r !== STOPPED) return { ret: r, pc: 0, A: 0, X: 0, mem: null };
+  return { ret: -1, pc: resume.pc, A: resume.A, X: resume.X, mem: resume.stored ? resume.mem.slice() : null };
+}
+
+/** seccomp_run_filters' return value for these words, each program continued from its prefix. */
+export function runFiltersFast(progs: Program[], prefixes: Prefix[], d: SeccompData): number {
+  let ret = SECCOMP_RET_ALLOW;
+  for (let i = progs.length - 1; i >= 0; i--) {
+    const pre = prefixes[i];
+    let cur = pre.ret;
+    if (cur < 0) {
+      if (pre.mem !== null) mem.set(pre.mem);
+      cur = runFrom(progs[i], d, pre.pc, pre.A, pre.X, 0);
+    }
+    if (((cur & SECCOMP_RET_ACTION_FULL) | 0) < ((ret & SECCOMP_RET_ACTION_FULL) | 0)) ret = cur;
+  }
+  return ret;
+}
+
+export function prefixesOf(progs: Program[], nr: number, arch: number): Prefix[] {
+  return progs.map((p) => prefixOf(p, nr, arch));
 }
 
 /** ACTION_ONLY(ret): the action bits as a signed 32-bit number (kernel/seccomp.c). */
@@ -369,9 +427,9 @@ export interface SeccompState {
   /** SECCOMP_MODE_STRICT: only read, write, _exit, sigreturn; socket() is SIGKILL. */
   strict: boolean;
   source: string;
-  /** Untraced cache: family -> type -> protocol -> ret (u32), per native int32 tuple. */
-  cache: Map<number, Map<number, Map<number, number>>>;
-  cacheSize: number;
+  /** Untraced fast path: each program's run up to its first look at an argument, per nr and arch. */
+  prefixes: Map<number, Prefix[]>;
+  prefixKey: number;
 }
 
 /** Read the profile's seccomp facts into the shapes the stage runs; null when there is nothing to run. */
@@ -380,7 +438,7 @@ export function seccompStateFrom(profile: HostProfile): SeccompState | null {
   const mode = sec.seccomp?.value ?? null;
   const f = sec.filters;
   const count = sec.seccompFilterCount?.value ?? null;
-  const base = { cache: new Map(), cacheSize: 0, strict: false, unreadable: null as string | null };
+  const base = { prefixes: new Map<number, Prefix[]>(), prefixKey: 0, strict: false, unreadable: null as string | null };
   if (mode === 1) {
     return { ...base, filters: [], progs: [], strict: true, source: sec.seccomp.source };
   }
@@ -501,7 +559,8 @@ export const SECCOMP_RUN = 1;
 /** The stage sent a signal (see SeccompVerdict). */
 export const SECCOMP_SIGNALLED = 2;
 
-const CACHE_LIMIT = 1 << 20;
+/** seccomp_data for the fast path: the high words and args 3..5 of socket(int, int, int) stay 0. */
+const fastData = new Uint32Array(16);
 
 interface StageRun {
   tracing: boolean;
@@ -547,18 +606,13 @@ export function secureComputing(
   const unknownWords = 0b1100 | (syscall === 'socketcall' ? 0b11 << 6 : 0);
   const readsUnknown = progs.some((p) => (p.loads & unknownWords) !== 0);
   if (!run.tracing && r === null && !readsUnknown) {
-    let m1 = sc.cache.get(family);
-    if (m1 === undefined) { m1 = new Map(); sc.cache.set(family, m1); }
-    let m2 = m1.get(type);
-    if (m2 === undefined) { m2 = new Map(); m1.set(type, m2); }
-    const hit = m2.get(protocol);
-    if (hit !== undefined) ret = hit;
-    else {
-      if (sc.cacheSize >= CACHE_LIMIT) { sc.cache.clear(); sc.cacheSize = 0; }
-      ret = runFilters(progs, seccompData(nr, arch, intRegs(family, type, protocol))).ret;
-      m2.set(protocol, ret);
-      sc.cacheSize++;
-    }
+    // The same answer as runFilters, without walking the syscall-number tree per call.
+    const key = nr * 4294967296 + (arch >>> 0);
+    let pre = sc.prefixes.get(key);
+    if (pre === undefined) { pre = prefixesOf(progs, nr, arch); sc.prefixes.set(key, pre); }
+    const d = fastData;
+    d[0] = nr; d[1] = arch; d[4] = family >>> 0; d[6] = type >>> 0; d[8] = protocol >>> 0;
+    ret = runFiltersFast(progs, pre, d);
   } else {
     r ??= intRegs(family, type, protocol);
     const d = seccompData(nr, arch, r);
