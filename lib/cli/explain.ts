@@ -27,6 +27,7 @@ const EXPLAIN_OPTS: Record<string, OptionSpec> = {
   emulator: { value: true, arg: 'NAME', help: 'ask a syscall emulator (qemu-aarch64, qemu-mips64el, qemu-i386) instead of this kernel, and say where it departs from Linux (exit 5)' },
   route: { value: true, arg: 'R', help: 'with --emulator qemu-i386: socket (359, default) or socketcall (102)' },
   'no-control': { value: false, help: 'with --emulator: skip the same call on this kernel natively' },
+  raw: { value: false, help: 'pass DOMAIN TYPE PROTOCOL as whole 64-bit registers (e.g. 0x100000028): seccomp sees them whole, socket() their low 32 bits' },
   ...POLICY_OPTS,
   color: { value: false, help: 'colour the output even when it is not a terminal' },
   'no-color': { value: false, help: 'never colour the output' },
@@ -40,6 +41,7 @@ const COMPARE_OPTS: Record<string, OptionSpec> = {
   emulator: EXPLAIN_OPTS.emulator,
   route: EXPLAIN_OPTS.route,
   'no-control': EXPLAIN_OPTS['no-control'],
+  raw: { value: false, help: 'pass DOMAIN TYPE PROTOCOL as whole 64-bit registers (e.g. 0x100000028): seccomp sees them whole, socket() their low 32 bits' },
   ...POLICY_OPTS,
   color: EXPLAIN_OPTS.color,
   'no-color': EXPLAIN_OPTS['no-color'],
@@ -47,14 +49,40 @@ const COMPARE_OPTS: Record<string, OptionSpec> = {
   ...INSTALL_OPT,
 };
 
-export function parseCase(pos: string[], command: string, abi?: Abi): SocketCase {
+export function parseCase(pos: string[], command: string, abi?: Abi, raw = false): SocketCase {
   if (pos.length < 2 || pos.length > 3) {
     throw new UsageError(`${command} takes DOMAIN TYPE [PROTOCOL], e.g. "sockbridge ${command} AF_INET SOCK_STREAM IPPROTO_TCP" (got ${pos.length} argument${pos.length === 1 ? '' : 's'})`);
   }
+  if (raw) return parseRawCase(pos);
   const domain = parseDomain(pos[0]);
   const type = parseType(pos[1], abi);
   const protocol = pos.length === 3 ? parseProtocol(pos[2], domain) : 0;
   return { domain, type, protocol };
+}
+
+/**
+ * --raw: each argument is a whole 64-bit register (a number, or a name for its low 32 bits),
+ * passed to syscall(SYS_socket, ...) as it is; socket() itself sees the low 32 bits.
+ */
+function parseRawCase(pos: string[]): SocketCase {
+  const regs: bigint[] = [];
+  const ints: number[] = [];
+  pos.forEach((text, i) => {
+    let v: bigint;
+    if (/^-?(0x[0-9a-f_]+|0o[0-7_]+|\d[\d_]*)$/i.test(text)) {
+      const neg = text.startsWith('-');
+      const body = (neg ? text.slice(1) : text).replace(/_/g, '');
+      v = BigInt(body) * (neg ? -1n : 1n);
+      if (v < -(1n << 63n) || v >= 1n << 64n) throw new UsageError(`--raw: ${text} does not fit a 64-bit register`);
+    } else {
+      v = BigInt(i === 0 ? parseDomain(text) : i === 1 ? parseType(text) : parseProtocol(text, ints[0]));
+    }
+    const u = BigInt.asUintN(64, v);
+    regs.push(u);
+    ints.push(Number(BigInt.asIntN(32, u)));
+  });
+  while (regs.length < 3) { regs.push(0n); ints.push(0); }
+  return { domain: ints[0], type: ints[1], protocol: ints[2], raw: regs.map((r) => '0x' + r.toString(16)) as [string, string, string] };
 }
 
 export function styleFor(p: { options: Map<string, string[]> }, io: Io): TextStyle {
@@ -119,7 +147,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     io.out(helpText('explain', 'DOMAIN TYPE [PROTOCOL]', 'Walk the modelled kernel path of socket(DOMAIN, TYPE, PROTOCOL): every check in the kernel\'s order,\nthe host fact each one consulted, and the step that decided the result.', EXPLAIN_OPTS) + '\n');
     return 0;
   }
-  let c = parseCase(p.positional, 'explain');
+  let c = parseCase(p.positional, 'explain', undefined, flag(p, 'raw'));
   if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedExplain(p.positional, p, io);
   for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   const style = styleFor(p, io);
@@ -132,7 +160,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
   const gathered = file !== undefined ? loadProfileFile(file) : gatherHostProfile();
   // Names are read and shown in the numbers of the profile's architecture, as strace there would.
   const abi = profileAbi(gathered, file ?? 'this host');
-  if (!abi.generic) c = parseCase(p.positional, 'explain', abi);
+  if (!abi.generic) c = parseCase(p.positional, 'explain', abi, flag(p, 'raw'));
   const policyNotes: string[] = [];
   const profile = policyProfile(gathered, p, policyNotes);
   if (flag(p, 'install-policy')) installPolicy(gathered, p);
@@ -162,7 +190,7 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     io.out(JSON.stringify({ abi: abi.name, case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
     return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
   }
-  const call = callName(c.domain, c.type, c.protocol, abi);
+  const call = c.raw ? `syscall(SYS_socket, ${c.raw.join(', ')}) i.e. ${callName(c.domain, c.type, c.protocol, abi)}` : callName(c.domain, c.type, c.protocol, abi);
   const lines: string[] = [];
   for (const n of policyNotes) lines.push(yellow(style, `note: ${n}`));
   lines.push(`${bold(style, 'model ')} ${call} ${resultText(pred.result, abi)}`);
@@ -214,7 +242,7 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedCompare(p.positional, p, io);
-  const c = parseCase(p.positional, 'compare');
+  const c = parseCase(p.positional, 'compare', undefined, flag(p, 'raw'));
   for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   const style = styleFor(p, io);
   requireProcfs();
@@ -250,7 +278,7 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
     rows.push(['sockprotoname', f.protoName, String(o.protoName), mark('sockprotoname')]);
     rows.push(['/proc/net', f.procNet ?? '(none)', o.procNet ? o.procNet.table : '(none)', mark('procnet')]);
   }
-  const lines = [...policyNotes.map((n) => yellow(style, `note: ${n}`)), `${bold(style, callName(c.domain, c.type, c.protocol))}  ${v.kind === 'MATCH' ? green(style, 'MATCH') : v.kind === 'MISMATCH' ? red(style, 'MISMATCH') : yellow(style, v.kind)}`, '', table(rows, style)];
+  const lines = [...policyNotes.map((n) => yellow(style, `note: ${n}`)), `${bold(style, c.raw ? `syscall(SYS_socket, ${c.raw.join(', ')})` : callName(c.domain, c.type, c.protocol))}  ${v.kind === 'MATCH' ? green(style, 'MATCH') : v.kind === 'MISMATCH' ? red(style, 'MISMATCH') : yellow(style, v.kind)}`, '', table(rows, style)];
   if (run.pred.seccomp) lines.push('', `seccomp: ${run.pred.seccomp.rule} -> ${run.pred.seccomp.action}`);
   if (run.counters) {
     const shared = profile.net.netnsIsInit.value !== false;
