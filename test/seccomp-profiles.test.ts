@@ -151,6 +151,22 @@ describe('seccomp profiles: compiled as runc and systemd do, installed live, mod
   });
 });
 
+describe('seccomp: filters the process cannot read', function () {
+  this.timeout(60000);
+  it('compare in a process that runs a filter says UNSUPPORTED and why (the kernel refuses PTRACE_SECCOMP_GET_FILTER to a filtered reader)', function () {
+    if (native().seccompLibrary().error !== undefined) this.skip();
+    // A child installs an allow-everything filter in itself, then runs the CLI's compare.
+    const script = `const n = require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'native.js'))}).native();
+      if (n.seccompInstall(new Uint32Array([6, 0, 0, 0x7fff0000])) !== 0) process.exit(99);
+      require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'))}).main(['compare', 'AF_INET', 'SOCK_STREAM', '0', '--no-color']).then((c) => { process.exitCode = c; });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.notStrictEqual(r.status, 99, 'the filter was installed');
+    assert.match(r.stdout, /UNSUPPORTED/, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 seccomp filter in force whose programs cannot be read/);
+    if (process.geteuid?.() === 0) assert.match(r.stdout, /EACCES/);
+  });
+});
+
 describe('seccomp profiles: bad input is exit 2 naming the file and the field', function () {
   this.timeout(60000);
   let dir: string;
