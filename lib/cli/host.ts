@@ -6,10 +6,12 @@ import * as fs from 'fs';
 import { parseArgs, helpText, flag, opt, UsageError, type OptionSpec } from './args';
 import { EnvironmentError, requireProcfs, type Io } from './main';
 import { gatherHostProfile, formatProfile } from '../host';
+import { POLICY_OPTS, policyProfile } from './policy';
 
 const OPTS: Record<string, OptionSpec> = {
   json: { value: false, help: 'print the profile as JSON (the format --profile reads)' },
   out: { value: true, arg: 'FILE', help: 'write to FILE instead of standard output' },
+  ...POLICY_OPTS,
   help: { value: false, help: 'show this help' },
 };
 
@@ -21,7 +23,10 @@ export async function runHost(argv: string[], io: Io): Promise<number> {
   }
   if (p.positional.length) throw new UsageError(`host takes no arguments (got "${p.positional[0]}")`);
   requireProcfs();
-  const profile = gatherHostProfile();
+  // With a policy: the profile as it would be with those filters installed (nothing is installed).
+  const notes: string[] = [];
+  const profile = policyProfile(gatherHostProfile(), p, notes);
+  for (const n of notes) io.err(`note: ${n}\n`);
   const text = flag(p, 'json') ? JSON.stringify(profile, null, 1) + '\n' : formatProfile(profile) + '\n';
   const file = opt(p, 'out');
   if (file === undefined) {

@@ -71,7 +71,7 @@ export function policyProfile(profile: HostProfile, p: Parsed, notes: string[], 
   if (spec) {
     const c = compilePolicies(out, spec);
     notes.push(...c.notes);
-    out = withFilters(out, c.filters, 'installed by sockbridge (--seccomp / --restrict-address-families)');
+    out = withFilters(out, c.filters, 'given with --seccomp / --restrict-address-families (compiled here; a live command installs them in the process that calls socket())');
   }
   return out;
 }
