@@ -395,7 +395,15 @@ export function oneScreenReport(input: OneScreenInput): string {
     if (dropped) out.push(...wrap(dim(screen, `... and ${dropped} more cases not kept in memory (use --format jsonl for every case)`), screen));
   }
   const notes = notesLines(tallies, screen);
-  const skipped = input.skipped.flatMap((s) => wrap(dim(screen, `skipped ${s}`), screen, 2));
+  // Variants skipped for the same reason share one line ("skipped ia32, ia32-socketcall: ...").
+  const byReason = new Map<string, string[]>();
+  for (const s of input.skipped) {
+    const i = s.indexOf(': ');
+    const [name, why] = i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 2)];
+    const names = byReason.get(why);
+    if (names) names.push(name); else byReason.set(why, [name]);
+  }
+  const skipped = [...byReason].flatMap(([why, names]) => wrap(dim(screen, `skipped ${names.join(', ')}${why ? `: ${why}` : ''}`), screen, 2));
   if (notes.length || skipped.length) out.push('', ...notes, ...skipped);
   out.push('');
   out.push(finalLine(tallies, screen));
