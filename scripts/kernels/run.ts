@@ -19,6 +19,7 @@
  *   --memory MB      guest memory (default 1024)   --accel kvm|tcg  skip the KVM probe
  *   --modprobe busybox|kmod  the request_module() helper in the guest (default busybox: see initramfs.ts)
  *   --quick          a few hundred cases instead of the full in-guest matrix (smoke test)
+ *   --no-ia32        skip the ia32 jobs (the i386 probe's 2 x 192,000 calls) in the amd64 guests
  *   --reanalyse      boot nothing: redo both comparisons from out/kernels/<kernel>/ with this tree's model
  *   --keep           keep .cache/kernels/run-<pid>/ (package snapshot, initramfs trees) for debugging
  *   --probe-only     run only the calibration job (timings), not the sweep
@@ -59,6 +60,7 @@ interface Options {
   accel?: Accel;
   probeOnly: boolean;
   quick: boolean;
+  noIa32?: boolean;
   keep: boolean;
   reanalyse: boolean;
   /** Force the package ABI number N instead of asking apt-cache. */
@@ -101,6 +103,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--probe-only': o.probeOnly = true; break;
       case '--quick': o.quick = true; break;
+      case '--no-ia32': o.noIa32 = true; break;
       case '--keep': o.keep = true; break;
       case '--reanalyse': o.reanalyse = true; break;
       case '--abi': {
@@ -326,7 +329,7 @@ async function main(): Promise<number> {
   }
   // The i386 static probe for the ia32 jobs of the amd64 guests (jobs.ts ia32Jobs).
   let ia32 = false;
-  if (useSweep && o.kernels.some((k) => guestArch(k.arch).road === 'node')) {
+  if (useSweep && !o.noIa32 && o.kernels.some((k) => guestArch(k.arch).road === 'node')) {
     try {
       const bin = buildProbe('i386').path;
       const dir = path.join(pkg, 'build', 'probe', 'i386');
