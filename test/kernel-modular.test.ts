@@ -50,6 +50,10 @@ interface FakeOpts {
   present?: string[];
   /** alias -> what loading it makes present (CONFIG syms / module names). */
   loadable?: Record<string, string[]>;
+  /** /proc/net/protocols names at profile time; null (the default): not read. */
+  protocols?: string[] | null;
+  /** Option index taken for each unknown fact (default 0). */
+  choose?: Record<string, number>;
 }
 
 type Event =
@@ -66,9 +70,12 @@ class FakeCtx implements CreateCtx {
   private caps: Set<number>;
   private have: Set<string>;
   private rel: number[];
+  private atProfile: Set<string>;
+  branched: string[] = [];
   constructor(private o: FakeOpts = {}) {
     this.caps = new Set(o.caps ?? []);
     this.have = new Set((o.present ?? []).map(norm));
+    this.atProfile = new Set(this.have);
     this.rel = (o.release ?? '6.18.44').split(/[.-]/).slice(0, 3).map(Number);
   }
   step(s: Step): void { this.steps.push(s); }
@@ -115,8 +122,20 @@ class FakeCtx implements CreateCtx {
     for (const a of adds) this.have.add(norm(a));
     return true;
   }
-  fact<T>(name: string): { value: T; use: FactUse } {
-    throw new RangeError(`fake ctx has no fact ${name}`);
+  protoListed(name: string): boolean | null {
+    return this.o.protocols == null ? null : this.o.protocols.includes(name);
+  }
+  presentAtProfile(configSym: string, module: string): boolean {
+    return this.atProfile.has(configSym) || this.atProfile.has(norm(module));
+  }
+  use(name: string, shown?: string): FactUse {
+    return { name, value: shown ?? 'fake', source: 'fake ctx' };
+  }
+  fact<T>(name: string, options?: T[]): { value: T; use: FactUse } {
+    if (!options) throw new RangeError(`fake ctx has no fact ${name}`);
+    this.branched.push(name);
+    const v = options[this.o.choose?.[name] ?? 0];
+    return { value: v, use: { name, value: `unknown (assumed ${String(v)})`, source: 'fake ctx' } };
   }
 }
 
@@ -247,7 +266,40 @@ describe('AF_BLUETOOTH bt_sock_create and the bt-proto-N sub-protocols', () => {
   it('BT_MAX_PROTO: 9 on 6.x (ISO), 8 before 6.0', () => {
     assert.strictEqual(run(bluetoothFamily, SOCK_SEQPACKET, 9, { present: BT }).rc, -E.EINVAL);
     assert.strictEqual(run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT, release: '5.15.0' }).rc, -E.EINVAL);
-    assert.strictEqual(run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT }).sk.protoName, 'ISO');
+  });
+  it('ISO (8) is registered only once iso_init() ran: ISO in /proc/net/protocols', () => {
+    const on = run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT, protocols: ['L2CAP', 'HCI', 'SCO', 'ISO'] });
+    assert.strictEqual(on.sk.protoName, 'ISO');
+    assert.strictEqual(on.sk.procNet, 'iso');
+    const off = run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT, protocols: ['L2CAP', 'HCI', 'SCO'] });
+    assert.strictEqual(off.rc, -E.EPROTONOSUPPORT);
+    const last = off.ctx.steps[off.ctx.steps.length - 1];
+    assert.match(last.what, /iso_init\(\) has not run/);
+    assert.strictEqual(last.fact?.name, 'net.protocols');
+    assert.strictEqual(off.ctx.branched.length, 0, 'a read /proc/net/protocols decides without branching');
+  });
+  it('ISO (8): bluetooth autoloaded by this very call leaves ISO off (bt_init() never calls iso_init())', () => {
+    // bt_sock_create runs only once bluetooth is loaded: here net-pf-31 loaded it after the
+    // profile was taken, which the fake shows as present now but absent at profile time.
+    const ctx = new FakeCtx({ present: ['CONFIG_BT_BREDR', 'CONFIG_BT_LE'] });
+    ctx.requestModule('sock_create', 'net-pf-31');
+    (ctx as unknown as { have: Set<string> }).have.add('bluetooth');
+    const sock: SockUnderConstruction = { family: AF.AF_BLUETOOTH, type: SOCK_SEQPACKET };
+    assert.strictEqual(bluetoothFamily.create(ctx, sock, 8), -E.EPROTONOSUPPORT);
+    assert.match(ctx.steps[ctx.steps.length - 1].what, /not loaded when the profile was taken/);
+    assert.strictEqual(ctx.branched.length, 0);
+  });
+  it('ISO (8) without CONFIG_BT_LE: not registered, and no switch is asked', () => {
+    const r = run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: ['bluetooth', 'CONFIG_BT_BREDR'] });
+    assert.strictEqual(r.rc, -E.EPROTONOSUPPORT);
+    assert.strictEqual(r.ctx.branched.length, 0);
+  });
+  it('ISO (8): bluetooth loaded before the profile and /proc/net/protocols unread: both answers, branched', () => {
+    const off = run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT });
+    assert.strictEqual(off.rc, -E.EPROTONOSUPPORT);
+    assert.deepStrictEqual(off.ctx.branched, ['bluetooth.iso_sockets']);
+    const on = run(bluetoothFamily, SOCK_SEQPACKET, 8, { present: BT, choose: { 'bluetooth.iso_sockets': 1 } });
+    assert.strictEqual(on.sk.protoName, 'ISO');
   });
   it('l2cap_sock_create: type check, then capable(CAP_NET_RAW) for SOCK_RAW', () => {
     const bad = run(bluetoothFamily, SOCK_RDM, 0, { present: BT, caps: [] });

@@ -282,6 +282,15 @@ export class Run implements CreateCtx {
     return false;
   }
 
+  presentAtProfile(configSym: string, module: string): boolean | null {
+    const v = this.configValue(configSym);
+    if (v === 'y') return true;
+    if (v === 'n') return false;
+    if (!this.state.loadedKnown) return null;
+    if (this.state.loadedAtProfile.has(normalizeModule(module))) return true;
+    return v === 'm' ? false : null;
+  }
+
   /** Whether a proto of this name was registered at profile time (/proc/net/protocols). */
   protoListed(name: string): boolean | null {
     const f = this.state.lookup('net.protocols');

@@ -73,6 +73,18 @@ export interface CreateCtx {
    * Returns true when a module was loaded (the caller then looks again, as the kernel does).
    */
   requestModule(fn: string, alias: string): boolean;
+  /**
+   * Whether a proto of this name (struct proto .name) was registered when the profile was taken:
+   * /proc/net/protocols lists it. null when that file was not read (a package profile).
+   */
+  protoListed(name: string): boolean | null;
+  /**
+   * Whether a piece of kernel was there when the profile was taken: CONFIG_sym=y, or =m with
+   * `module` loaded then (not loaded later by this run). null when that cannot be told.
+   */
+  presentAtProfile(configSym: string, module: string): boolean | null;
+  /** A FactUse for a named host fact, for a step's `fact` (tracing only). */
+  use(name: string, shown?: string): FactUse;
 
   /**
    * A host fact by name, for family-specific sysctls and the like

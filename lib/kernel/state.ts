@@ -55,6 +55,8 @@ export class KernelState {
 
   /** Modules loaded: at profile time plus every load committed by a prediction. */
   readonly loaded = new Set<string>();
+  /** Modules loaded when the profile was taken (a module's own init-time state starts there). */
+  readonly loadedAtProfile = new Set<string>();
   readonly loadedKnown: boolean;
   readonly db: ModuleDb | null;
   readonly failing: Set<string>;
@@ -117,6 +119,7 @@ export class KernelState {
 
     this.loadedKnown = m.loaded.value !== null;
     for (const name of m.loaded.value ?? []) this.loaded.add(normalizeModule(name));
+    for (const name of this.loaded) this.loadedAtProfile.add(name);
     this.db = m.aliases.value !== null && m.deps.value !== null ? new ModuleDb(m.aliases.value, m.deps.value) : null;
     this.failing = new Set((m.failing?.value ?? []).map(normalizeModule));
 
@@ -136,6 +139,11 @@ export class KernelState {
     this.addFact('net.netns_owned_by_caller_userns', n.netnsOwnedByCallerUserns);
     this.addFact('net.families', n.families);
     this.addFact('net.protocols', n.protocols);
+    this.addFact('modules.loaded', m.loaded);
+    // Switched at run time by bluetoothd through mgmt; no file shows it but the ISO row of
+    // /proc/net/protocols (lib/kernel/net/bluetooth/af_bluetooth.ts isoInited).
+    this.facts.set('bluetooth.iso_sockets', null);
+    this.factSources.set('bluetooth.iso_sockets', 'mgmt ISO socket experimental feature (seen only as ISO in /proc/net/protocols, not read)');
     this.addFact('net.netlink', n.netlink);
     this.addFact('creds.egid', c.egid);
     this.addFact('creds.groups', c.groups);

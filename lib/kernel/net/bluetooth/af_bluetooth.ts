@@ -9,12 +9,14 @@
  *   5 CMTP   cmtp/sock.c   cmtp_sock_create    (cmtp.ko, bt-proto-5)
  *   6 HIDP   hidp/sock.c   hidp_sock_create    (hidp.ko, bt-proto-6)
  *   7 AVDTP  (never registered by the kernel)
- *   8 ISO    iso.c         iso_sock_create     (bluetooth.ko, CONFIG_BT_LE, 6.0+)
+ *   8 ISO    iso.c         iso_sock_create     (bluetooth.ko, CONFIG_BT_LE, 6.0+, only once the mgmt
+ *                                              ISO socket experimental feature ran iso_init())
  * Every sub-protocol links the new sock into its bt_sock_list, which bt_procfs_init()
  * prints as /proc/net/<name> with the socket inode: the socket is listed at creation.
  */
 import { AF, CAP, SOCK } from '../../../abi/constants';
 import { EAFNOSUPPORT, EINVAL, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../../../abi/errno';
+import type { FactUse } from '../../../types';
 import type { CreateCtx, NetProtoFamily, SockUnderConstruction } from '../../family';
 import { lookupWithAutoload, skAlloc } from '../modular_common';
 
@@ -42,11 +44,50 @@ interface BtProto {
   types: number[];
   /** Whether bt_proto[proto] is registered right now. */
   registered(ctx: CreateCtx): boolean;
+  /**
+   * A run-time switch that registers it besides its module being there (ISO: the mgmt
+   * experimental feature). Asked once per call, so an unknown switch branches once.
+   */
+  runtimeSwitch?(ctx: CreateCtx): { on: boolean; what: string; fact?: FactUse };
   /** Checks after the type check (capabilities). Return 0 or -errno. */
   extra?(ctx: CreateCtx, fn: string, sock: SockUnderConstruction): number;
 }
 
 const core = (ctx: CreateCtx): boolean => ctx.present('CONFIG_BT', 'bluetooth');
+
+/**
+ * Whether iso_init() has run, i.e. bt_proto[BTPROTO_ISO] is set. bt_init() never calls it:
+ * only the mgmt "ISO socket" experimental feature does (net/bluetooth/mgmt.c
+ * set_iso_socket_func(): iso_init() on 0x01, iso_exit() on 0x00), sent by a privileged
+ * HCI_CHANNEL_CONTROL socket (bluetoothd with its experimental features on). Checked in Debian's
+ * 6.1 and 6.12 bluetooth.ko: init_module calls sco_init() then mgmt_init(), no iso_init().
+ * iso_init() also proto_register()s "ISO", so /proc/net/protocols lists ISO exactly while the
+ * sockets are registered. bluetooth.ko loaded later (this run's request_module) starts with it off.
+ */
+function isoInited(ctx: CreateCtx): { on: boolean; what: string; fact?: FactUse } {
+  const listed = ctx.protoListed('ISO');
+  if (listed !== null) {
+    return {
+      on: listed,
+      what: listed
+        ? 'ISO in /proc/net/protocols: iso_init() ran (mgmt ISO socket experimental feature on)'
+        : 'no ISO in /proc/net/protocols: iso_init() has not run (only the mgmt ISO socket experimental feature calls it)',
+      fact: ctx.use('net.protocols', listed ? 'lists ISO' : 'no ISO'),
+    };
+  }
+  const before = ctx.presentAtProfile('CONFIG_BT', 'bluetooth');
+  if (before === false) {
+    return {
+      on: false,
+      what: 'bluetooth was not loaded when the profile was taken: loaded now by request_module, bt_init() leaves ISO sockets off (iso_init() runs only from the mgmt experimental feature)',
+      fact: ctx.use('modules.loaded', 'no bluetooth'),
+    };
+  }
+  // bluetooth was (or may have been) there already and nobody read /proc/net/protocols:
+  // whether bluetoothd switched the experimental feature on is unknown.
+  const on = ctx.fact<boolean>('bluetooth.iso_sockets', [false, true]);
+  return { on: on.value, what: `ISO sockets ${on.value ? 'on' : 'off'}: ${on.use.value}`, fact: on.use };
+}
 
 export const btProtos: BtProto[] = [
   {
@@ -90,13 +131,10 @@ export const btProtos: BtProto[] = [
     procName: 'hidp', types: [SOCK.SOCK_RAW], registered: (ctx) => ctx.present('CONFIG_BT_HIDP', 'hidp'),
   },
   {
-    // iso_init() registers BTPROTO_ISO. At first (6.0) only the mgmt "ISO socket"
-    // experimental feature called it; a later change moved it into bt_init(). The model
-    // takes the bt_init() form from 6.4 and treats the experimental switch as off before
-    // (both the 6.4 boundary and the switch's state are UNVERIFIED).
     proto: 8, createFn: 'iso_sock_create', source: 'net/bluetooth/iso.c', protoName: 'ISO',
     procName: 'iso', types: [SOCK.SOCK_SEQPACKET],
-    registered: (ctx) => core(ctx) && ctx.kernelAtLeast('6.4') && ctx.present('CONFIG_BT_LE'),
+    registered: (ctx) => core(ctx) && ctx.kernelAtLeast('6.0') && ctx.present('CONFIG_BT_LE'),
+    runtimeSwitch: isoInited,
   },
 ];
 
@@ -114,8 +152,14 @@ export const bluetoothFamily: NetProtoFamily = {
     if (proto < 0 || proto >= max) return ctx.fail(fn, `proto ${proto} outside 0..${max - 1} (BT_MAX_PROTO)`, EINVAL);
     const bp = btProtos.find((p) => p.proto === proto);
     // `if (!bt_proto[proto]) request_module("bt-proto-%d", proto);` then look again.
-    const found = lookupWithAutoload(ctx, fn, () => !!bp && bp.registered(ctx), `bt-proto-${proto}`);
-    if (!found || !bp) return ctx.fail(fn, `bt_proto[${proto}] not registered`, EPROTONOSUPPORT);
+    // bt_sock_create runs inside bluetooth.ko, so a switch kept by that module is as it was
+    // when this call started, whatever the request_module below loads.
+    const sw = bp?.runtimeSwitch && bp.registered(ctx) ? bp.runtimeSwitch(ctx) : null;
+    const found = lookupWithAutoload(ctx, fn, () => !!bp && bp.registered(ctx) && (sw === null || sw.on), `bt-proto-${proto}`);
+    if (!found || !bp) {
+      if (sw && !sw.on && bp?.registered(ctx)) return ctx.fail(fn, `bt_proto[${proto}] not registered: ${sw.what}`, EPROTONOSUPPORT, sw.fact);
+      return ctx.fail(fn, `bt_proto[${proto}] not registered`, EPROTONOSUPPORT);
+    }
     ctx.step({ fn, what: `bt_proto[${proto}] -> ${bp.createFn}`, outcome: 'pass' });
     const sub = bp.createFn;
     if (!bp.types.includes(sock.type)) {
