@@ -169,6 +169,22 @@ export interface NativeAddon {
    * bad inodes.
    */
   diagInet(family: number, protocol: number, inodes: Float64Array): NativeDiagResult<NativeDiagInet>;
+  /**
+   * The Landlock ABI as the kernel answers landlock_create_ruleset: the version, the errata mask
+   * (or -errno), the bits each field of struct landlock_ruleset_attr accepts (one ruleset per bit,
+   * closed at once, never applied), and the errno for a 32-byte attr whose fourth u64 is set
+   * (E2BIG: the kernel's struct ends at `scoped`). errno != 0 when the version query fails
+   * (ENOSYS no Landlock, EOPNOTSUPP disabled at boot).
+   */
+  landlockProbe(): { errno: number; abi?: number; errata?: number; fsMask?: number; netMask?: number; scopedMask?: number; beyondErrno?: number };
+  /** Every BPF program and link the kernel lists by id, with their info; errno EPERM without CAP_SYS_ADMIN. */
+  bpfObjects(): {
+    errno: number;
+    progs?: Array<{ id: number; type: number; name: string; attachBtfObjId: number; attachBtfId: number }>;
+    links?: Array<{ id: number; type: number; progId: number; attachType?: number; targetBtfId?: number; cgroupId?: number }>;
+  };
+  /** BPF_PROG_QUERY(BPF_F_QUERY_EFFECTIVE) on the cgroup v2 folder at `path`: the ids of the programs effective there for `attachType`. */
+  bpfCgroupQuery(path: string, attachType: number): { errno: number; ids?: number[]; count?: number };
 
   // --- seccomp (native/seccomp.cc; issue 11) ---------------------------------------------
   /** libseccomp.so.2, loaded with dlopen: its version and native arch token, or why it cannot load. */

@@ -35,6 +35,60 @@ export interface Fact<T> {
   source: string;
   /** Why the value is null, when it is. */
   error?: string;
+  /**
+   * The value was read through a user namespace that has no mapping for the real one: the kernel
+   * showed the overflow id instead (from_kuid_munged / from_kgid_munged). `value` is then null
+   * (the real value is unknown) and `shown` is what the kernel printed. Comparisons of views made
+   * through the same namespace (an inode's owner in fstat against the fsuid in /proc/self/status)
+   * may still use `shown`; a decision of the kernel's, made on kernel ids, may not.
+   */
+  hidden?: { shown: T; why: string };
+}
+
+/**
+ * One extent of /proc/self/uid_map or gid_map: ids `first .. first+count-1` of this user namespace
+ * are ids `lowerFirst ..` of the parent user namespace (as the kernel prints them to a reader in
+ * this namespace: uid_m_show shows the lower side through the parent).
+ */
+export interface IdMapExtent {
+  first: number;
+  lowerFirst: number;
+  count: number;
+}
+
+/** The caller's user namespace as seen from inside it: what it maps, and what it shows for the rest. */
+export interface UsernsMaps {
+  uidMap: Fact<IdMapExtent[]>;
+  gidMap: Fact<IdMapExtent[]>;
+  /** /proc/self/setgroups: "allow" or "deny". */
+  setgroups: Fact<'allow' | 'deny'>;
+  /** /proc/sys/kernel/overflowuid and overflowgid: what an unmapped id is shown as (default 65534). */
+  overflowUid: Fact<number>;
+  overflowGid: Fact<number>;
+}
+
+/** An LSM (or BPF) policy that could refuse socket() for this process, by name. */
+export interface PolicyOnPath {
+  /** What it is called where it lives: "BPF program deny_inet6 (id 42)", "AppArmor profile /usr/bin/x (enforce)". */
+  name: string;
+  detail: string;
+  /** The hooks of socket() it can act on: 'socket_create' (before the family's create) and/or 'socket_post_create'. */
+  hooks: Array<'socket_create' | 'socket_post_create'>;
+  /** When it can only touch some families (a cgroup sock_create program: AF_INET, AF_INET6). Absent: every family. */
+  families?: number[];
+}
+
+/** Per LSM: whether a policy could refuse socket creation for this process, and how that is known. */
+export interface LsmEvidence {
+  /** 'apparmor' | 'selinux' | 'bpf' | 'landlock' | 'smack' | 'tomoyo' (the name /sys/kernel/security/lsm uses). */
+  lsm: string;
+  /** true: a named policy below could refuse; false: proven that none can; null: could not be told (why says). */
+  canRefuse: boolean | null;
+  /** In words, with the facts: "ABI 7: struct landlock_ruleset_attr has no socket-creation right (E2BIG beyond scoped)". */
+  why: string;
+  /** Where it was read: paths, syscalls. */
+  source: string;
+  policies: PolicyOnPath[];
 }
 
 export interface HostProfile {
@@ -101,6 +155,8 @@ export interface HostProfile {
     /** Whether the caller is in the initial user namespace. */
     usernsIsInit: Fact<boolean>;
     usernsInode: Fact<number>;
+    /** The user namespace's id maps and setgroups state (optional: older profiles lack them). */
+    usernsMaps?: UsernsMaps;
   };
   limits: {
     /** RLIMIT_NOFILE soft and hard. Infinity is written as -1. */
@@ -124,6 +180,11 @@ export interface HostProfile {
      * when the process has filters whose programs cannot be read (and why).
      */
     filters?: Fact<SeccompFilterInfo[]>;
+    /**
+     * Per active LSM that has socket hooks: whether a policy could refuse socket() for this
+     * process, with the evidence (optional: older profiles lack it; then no divergence is EXPLAINED by an LSM).
+     */
+    lsmEvidence?: Fact<LsmEvidence[]>;
   };
 }
 
@@ -278,6 +339,16 @@ export interface Observation {
  */
 export type VerdictKind = 'MATCH' | 'MISMATCH' | 'UNSUPPORTED' | 'EXPLAINED' | 'DEPARTURE';
 
+/** A named policy that could have decided a case the model got wrong: what makes a verdict EXPLAINED. */
+export interface PolicyEvidence {
+  policy: 'seccomp' | 'apparmor' | 'selinux' | 'bpf-lsm' | 'landlock' | 'smack' | 'tomoyo';
+  /** "BPF program sb_deny_af10 (id 57) on lsm/socket_create", "AppArmor profile foo (enforce)". */
+  name: string;
+  detail: string;
+  /** Where the evidence was read (the host profile fact's source). */
+  source: string;
+}
+
 export interface FieldDiff {
   field: string;
   predicted: unknown;
@@ -290,8 +361,10 @@ export interface Verdict {
   /** Fields compared (names), so a reader knows what "MATCH" covered. */
   fields: string[];
   diffs: FieldDiff[];
-  /** Why UNSUPPORTED or EXPLAINED. */
+  /** Why UNSUPPORTED, EXPLAINED, or (when an LSM was looked at and found unable to refuse) MISMATCH. */
   reason?: string;
+  /** EXPLAINED only: the named policies that could have decided this very case. */
+  evidence?: PolicyEvidence[];
   prediction: Prediction;
   observation: Observation;
   /**

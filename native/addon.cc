@@ -30,6 +30,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompInstall", Napi::Function::New(env, SeccompInstall, "seccompInstall"));
   exports.Set("seccompTrial", Napi::Function::New(env, SeccompTrial, "seccompTrial"));
   exports.Set("seccompReadFilters", Napi::Function::New(env, SeccompReadFilters, "seccompReadFilters"));
+  exports.Set("landlockProbe", Napi::Function::New(env, LandlockProbe, "landlockProbe"));
+  exports.Set("bpfObjects", Napi::Function::New(env, BpfObjects, "bpfObjects"));
+  exports.Set("bpfCgroupQuery", Napi::Function::New(env, BpfCgroupQuery, "bpfCgroupQuery"));
   return exports;
 }
 

@@ -36,6 +36,10 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo& info);
 Napi::Value SeccompInstall(const Napi::CallbackInfo& info);
 Napi::Value SeccompTrial(const Napi::CallbackInfo& info);
 Napi::Value SeccompReadFilters(const Napi::CallbackInfo& info);
+// lsm.cc
+Napi::Value LandlockProbe(const Napi::CallbackInfo& info);
+Napi::Value BpfObjects(const Napi::CallbackInfo& info);
+Napi::Value BpfCgroupQuery(const Napi::CallbackInfo& info);
 
 // diag.cc
 Napi::Value DiagUnix(const Napi::CallbackInfo& info);

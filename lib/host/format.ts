@@ -3,7 +3,7 @@
  * area, each fact with its value and where it came from; unknown facts are flagged with the
  * reason, because every prediction that depends on them will branch.
  */
-import type { Fact, HostProfile } from '../types';
+import type { Fact, HostProfile, IdMapExtent } from '../types';
 import { FAMILY_PROVIDERS, NETLINK_PROVIDERS } from './families';
 
 /** Capability names by number (include/uapi/linux/capability.h), for decoding masks. */
@@ -52,7 +52,10 @@ export function formatProfile(p: HostProfile): string {
   const section = (title: string): void => { out.push('', title); };
   const row = <T>(label: string, f: Fact<T>, show: (v: T) => string = (v) => String(v)): void => {
     const head = `  ${label.padEnd(width)}`;
-    if (f.value === null) {
+    if (f.value === null && f.hidden) {
+      unknownCount++;
+      out.push(`${head}HIDDEN: shown as ${show(f.hidden.shown)}`, `  ${''.padEnd(width)}  ${f.hidden.why}`, `  ${''.padEnd(width)}  from ${f.source}`);
+    } else if (f.value === null) {
       unknownCount++;
       out.push(`${head}UNKNOWN: ${f.error ?? 'no reason given'}`, `  ${''.padEnd(width)}  from ${f.source}`);
     } else {
@@ -92,9 +95,10 @@ export function formatProfile(p: HostProfile): string {
 
   section('Credentials');
   const c = p.creds;
-  row('uid (r/e/s)', c.ruid, () => [c.ruid, c.euid, c.suid].map((f) => (f.value === null ? '?' : f.value)).join(' / '));
+  const ids = (fs: Array<Fact<number>>) => () => fs.map((f) => (f.value ?? (f.hidden ? `${f.hidden.shown} (overflow)` : '?'))).join(' / ');
+  row('uid (r/e/s)', c.ruid, ids([c.ruid, c.euid, c.suid]));
   row('fsuid', c.fsuid);
-  row('gid (r/e/s)', c.rgid, () => [c.rgid, c.egid, c.sgid].map((f) => (f.value === null ? '?' : f.value)).join(' / '));
+  row('gid (r/e/s)', c.rgid, ids([c.rgid, c.egid, c.sgid]));
   row('fsgid', c.fsgid);
   row('groups', c.groups, (g) => list(g, 32));
   row('CapEff', c.capEffective, capSummary);
@@ -102,6 +106,14 @@ export function formatProfile(p: HostProfile): string {
   row('CapBnd', c.capBounding, capSummary);
   row('userns is initial', c.usernsIsInit);
   row('userns inode', c.usernsInode);
+  if (c.usernsMaps) {
+    const m = c.usernsMaps;
+    const ext = (xs: IdMapExtent[]) => (xs.length === 0 ? '(empty: no id is mapped)' : xs.map((e) => `${e.first} -> ${e.lowerFirst} (${e.count})`).join('; '));
+    row('uid_map', m.uidMap, ext);
+    row('gid_map', m.gidMap, ext);
+    row('setgroups', m.setgroups);
+    row('overflowuid / overflowgid', m.overflowUid, (u) => `${u} / ${m.overflowGid.value ?? '?'} (what an unmapped id is shown as)`);
+  }
 
   section('Limits');
   const lim = (v: number): string => (v === -1 ? 'unlimited' : String(v));
@@ -123,6 +135,15 @@ export function formatProfile(p: HostProfile): string {
         const conds = r.conds.length ? r.conds.map(([i, op, v, v2]) => `arg${i} ${op} ${op === 'MASKED_EQ' ? `${v} == ${v2}` : v}`).join(' && ') : 'always';
         out.push(`      ${r.syscall}: ${r.action} if ${conds}  (${r.origin})`);
       }
+    }
+  }
+  if (p.security.lsmEvidence) {
+    row('LSM evidence', p.security.lsmEvidence, (ev) => (ev.length === 0 ? '(no active LSM with a socket hook)' : `${ev.length} LSM(s) looked at`));
+    for (const e of p.security.lsmEvidence.value ?? []) {
+      const verdict = e.canRefuse === true ? 'COULD REFUSE socket()' : e.canRefuse === false ? 'cannot refuse socket()' : 'UNKNOWN whether it could refuse socket()';
+      out.push(`    ${e.lsm.padEnd(width - 2)}${verdict}`, `  ${''.padEnd(width)}  ${e.why}`);
+      for (const pol of e.policies) out.push(`  ${''.padEnd(width)}  - ${pol.name} on ${pol.hooks.join(', ')}${pol.families ? ` (families ${pol.families.join(', ')})` : ''}: ${pol.detail}`);
+      out.push(`  ${''.padEnd(width)}  from ${e.source}`);
     }
   }
 

@@ -8,8 +8,9 @@
  */
 import * as fs from 'fs';
 import { getProcRoot } from '../observe/procfs';
-import type { Fact, HostProfile, SeccompFilterInfo } from '../types';
+import type { Fact, HostProfile, IdMapExtent, SeccompFilterInfo, UsernsMaps } from '../types';
 import { ownFilters } from './seccomp/self';
+import { gatherLsmEvidence, type LsmSyscalls } from './lsm';
 import { native } from '../native';
 import type { NativeCaps, NativeIds } from '../native';
 import { FAMILY_PROVIDERS, LSM_CONFIG, NETLINK_PROVIDERS, SOCKET_ALIAS_PREFIXES, familiesOfProtoName } from './families';
@@ -38,6 +39,10 @@ export interface SyscallSource {
   getrlimit(resource: number): [number, number];
   /** Inode of the user namespace owning the namespace at `path`, or -errno. */
   nsOwnerInode(path: string): number;
+  /** The LSM probes (lib/host/lsm.ts); a source without them gives unknown LSM evidence. */
+  landlockProbe?: LsmSyscalls['landlockProbe'];
+  bpfObjects?: LsmSyscalls['bpfObjects'];
+  bpfCgroupQuery?: LsmSyscalls['bpfCgroupQuery'];
 }
 
 /** /proc/... paths follow the proc root override (SOCKBRIDGE_PROC_ROOT, setProcRoot) like every other reader. */
@@ -401,6 +406,24 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
     : seccomp.value === 0 || seccompFilterCount.value === 0
       ? known([], `${seccompFilterCount.source}: 0`)
       : unknown('PTRACE_SECCOMP_GET_FILTER', 'not tried: the profile was gathered from files, not from this process');
+  const lsmSys: LsmSyscalls | null = sys && sys.landlockProbe && sys.bpfObjects && sys.bpfCgroupQuery
+    ? { landlockProbe: sys.landlockProbe.bind(sys), bpfObjects: sys.bpfObjects.bind(sys), bpfCgroupQuery: sys.bpfCgroupQuery.bind(sys) } : null;
+  const capEffective = capFact('effective', 'CapEff', 'capget(2) effective');
+  const lsmEvidence = gatherLsmEvidence({
+    io, sys: lsmSys, noSys: sys ? 'the syscall source has no LSM probes' : noSys,
+    lsms: lsms.value, lsmsSource: lsms.source, capEffective: capEffective.value, usernsIsInit: usernsIsInit.value,
+  });
+
+  // --- ids seen through the user namespace ----------------------------------
+  const usernsMaps = usernsMapsOf(io);
+  const credsIds = {
+    ruid: fromIds('ruid', 'Uid', 0, 'Uid (real)'), euid: fromIds('euid', 'Uid', 1, 'Uid (effective)'),
+    suid: fromIds('suid', 'Uid', 2, 'Uid (saved)'), fsuid: stNum('Uid', 3, 'Uid (fs, 4th column)'),
+    rgid: fromIds('rgid', 'Gid', 0, 'Gid (real)'), egid: fromIds('egid', 'Gid', 1, 'Gid (effective)'),
+    sgid: fromIds('sgid', 'Gid', 2, 'Gid (saved)'), fsgid: stNum('Gid', 3, 'Gid (fs, 4th column)'),
+  };
+  const hidU = (f: Fact<number>) => hideOverflow(f, usernsMaps.uidMap, usernsMaps.overflowUid, usernsIsInit.value, 'uid');
+  const hidG = (f: Fact<number>) => hideOverflow(f, usernsMaps.gidMap, usernsMaps.overflowGid, usernsIsInit.value, 'gid');
 
   const profile: HostProfile = {
     schema: 1,
@@ -408,19 +431,19 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
     kernel: { release, machine, config },
     modules: { modprobe, modulesDisabled, aliases, deps, builtin, loaded },
     net: {
-      families, protocols, netlink, pingGroupRange, mptcpEnabled,
+      families, protocols, netlink,
+      pingGroupRange: hideOverflowList(pingGroupRange, usernsMaps.gidMap, usernsMaps.overflowGid, usernsIsInit.value) as Fact<[number, number]>,
+      mptcpEnabled,
       netnsIsInit, netnsOwnedByCallerUserns, netnsInode,
     },
     creds: {
-      ruid: fromIds('ruid', 'Uid', 0, 'Uid (real)'), euid: fromIds('euid', 'Uid', 1, 'Uid (effective)'),
-      suid: fromIds('suid', 'Uid', 2, 'Uid (saved)'), fsuid: stNum('Uid', 3, 'Uid (fs, 4th column)'),
-      rgid: fromIds('rgid', 'Gid', 0, 'Gid (real)'), egid: fromIds('egid', 'Gid', 1, 'Gid (effective)'),
-      sgid: fromIds('sgid', 'Gid', 2, 'Gid (saved)'), fsgid: stNum('Gid', 3, 'Gid (fs, 4th column)'),
-      groups,
-      capEffective: capFact('effective', 'CapEff', 'capget(2) effective'),
+      ruid: hidU(credsIds.ruid), euid: hidU(credsIds.euid), suid: hidU(credsIds.suid), fsuid: hidU(credsIds.fsuid),
+      rgid: hidG(credsIds.rgid), egid: hidG(credsIds.egid), sgid: hidG(credsIds.sgid), fsgid: hidG(credsIds.fsgid),
+      groups: hideOverflowList(groups, usernsMaps.gidMap, usernsMaps.overflowGid, usernsIsInit.value),
+      capEffective,
       capPermitted: capFact('permitted', 'CapPrm', 'capget(2) permitted'),
       capBounding: capFact('bounding', 'CapBnd', 'prctl(PR_CAPBSET_READ) for each capability'),
-      usernsIsInit, usernsInode,
+      usernsIsInit, usernsInode, usernsMaps,
     },
     limits: {
       nofileSoft, nofileHard,
@@ -428,9 +451,69 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
       nrOpen: attempt('/proc/sys/fs/nr_open', () => parseIntSysctl(text('/proc/sys/fs/nr_open'), 'fs.nr_open')),
       openFds: openFdsFact(io),
     },
-    security: { seccomp, lsms, seccompFilterCount, filters },
+    security: { seccomp, lsms, seccompFilterCount, filters, lsmEvidence },
   };
   return profile;
+}
+
+// ---------------------------------------------------------------------------
+// User namespaces: what an id shown as the overflow id really is, the kernel does not say
+// ---------------------------------------------------------------------------
+
+function parseExtents(text: string): IdMapExtent[] {
+  return parseIdMap(text).map(([first, lowerFirst, count]) => ({ first, lowerFirst, count }));
+}
+
+/** /proc/self/uid_map, gid_map, setgroups and the overflow ids, as this process sees them. */
+export function usernsMapsOf(io: HostIO): UsernsMaps {
+  const rd = <T>(p: string, parse: (t: string) => T): Fact<T> => {
+    try { return known(parse(io.readText(p)), p); } catch (e) { return unknown(p, errMsg(e)); }
+  };
+  return {
+    uidMap: rd('/proc/self/uid_map', parseExtents),
+    gidMap: rd('/proc/self/gid_map', parseExtents),
+    setgroups: rd('/proc/self/setgroups', (t) => {
+      const v = t.trim();
+      if (v !== 'allow' && v !== 'deny') throw new Error(`expected "allow" or "deny" (got ${JSON.stringify(v)})`);
+      return v as 'allow' | 'deny';
+    }),
+    overflowUid: rd('/proc/sys/kernel/overflowuid', (t) => parseIntSysctl(t, 'kernel.overflowuid')),
+    overflowGid: rd('/proc/sys/kernel/overflowgid', (t) => parseIntSysctl(t, 'kernel.overflowgid')),
+  };
+}
+
+/** Whether id (of this namespace) has a mapping in `map`. */
+export function mapsId(map: readonly IdMapExtent[], id: number): boolean {
+  return map.some((e) => id >= e.first && id - e.first < e.count);
+}
+
+/**
+ * Why a shown id may be the overflow id standing for an id this namespace cannot name, or null
+ * when it is provably the id it says. from_kuid_munged/from_kgid_munged print the overflow id
+ * (kernel.overflowuid/overflowgid) for an id with no mapping; an id equal to the overflow id is
+ * real only when the overflow id itself is mapped.
+ */
+function overflowWhy(shown: number, map: Fact<IdMapExtent[]>, overflow: Fact<number>, usernsIsInit: boolean | null, what: 'uid' | 'gid'): string | null {
+  if (usernsIsInit === true) return null; // the initial namespace maps every id to itself
+  const ov = overflow.value ?? 65534;
+  if (shown !== ov) return null;
+  if (map.value !== null && mapsId(map.value, ov)) return null;
+  return `shown as ${shown}, the overflow ${what} (${overflow.value === null ? `assumed: ${overflow.source} unreadable` : overflow.source}), which ${map.value === null ? `may be unmapped (${map.source} unreadable)` : `has no mapping in ${map.source} (${map.value.length ? map.value.map((e) => `${e.first} ${e.lowerFirst} ${e.count}`).join('; ') : 'empty'})`}: the kernel's real value is not visible from this user namespace`;
+}
+
+function hideOverflow(f: Fact<number>, map: Fact<IdMapExtent[]>, overflow: Fact<number>, usernsIsInit: boolean | null, what: 'uid' | 'gid'): Fact<number> {
+  if (f.value === null) return f;
+  const why = overflowWhy(f.value, map, overflow, usernsIsInit, what);
+  if (!why) return f;
+  return { value: null, source: f.source, error: `hidden by the user namespace: ${why}`, hidden: { shown: f.value, why } };
+}
+
+/** A list of gids (groups, ping_group_range) is hidden when any of its members is. */
+function hideOverflowList(f: Fact<number[]>, map: Fact<IdMapExtent[]>, overflow: Fact<number>, usernsIsInit: boolean | null): Fact<number[]> {
+  if (f.value === null) return f;
+  const whys = f.value.map((g) => overflowWhy(g, map, overflow, usernsIsInit, 'gid')).filter((w): w is string => w !== null);
+  if (whys.length === 0) return f;
+  return { value: null, source: f.source, error: `hidden by the user namespace: ${whys[0]}`, hidden: { shown: f.value, why: whys[0] } };
 }
 
 function safeHostname(io: HostIO): string {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Fact, HostProfile, SeccompFilterInfo } from '../types';
+import type { Fact, HostProfile, IdMapExtent, LsmEvidence, PolicyOnPath, SeccompFilterInfo, UsernsMaps } from '../types';
 
 export const SUPPORTED_SCHEMAS: readonly number[] = [1];
 
@@ -79,7 +79,7 @@ function checker(where: string) {
   const fact = <T>(check: Check<T>, what: string): Check<Fact<T>> => (v, at) => {
     if (!isObj(v)) return fail(at, 'must be a fact: an object {value, source, error?}', v);
     for (const k of Object.keys(v)) {
-      if (k !== 'value' && k !== 'source' && k !== 'error') fail(`${at}.${k}`, 'is not a field of a fact (value, source, error)', v[k]);
+      if (k !== 'value' && k !== 'source' && k !== 'error' && k !== 'hidden') fail(`${at}.${k}`, 'is not a field of a fact (value, source, error, hidden)', v[k]);
     }
     if (!('value' in v)) fail(`${at}.value`, `is required (${what}, or null when unknown)`, undefined);
     const source = str(v.source, `${at}.source`);
@@ -95,6 +95,14 @@ function checker(where: string) {
     const f: Fact<T> = { value, source };
     if (v.error !== undefined) f.error = str(v.error, `${at}.error`);
     if (value === null && f.error === undefined) fail(`${at}.error`, 'must say why the value is unknown (value is null)', undefined);
+    if (v.hidden !== undefined) {
+      const h = v.hidden;
+      if (!isObj(h)) fail(`${at}.hidden`, 'must be an object {shown, why} (the value the user namespace showed, and why it is not the real one)', h);
+      const hh = h as Record<string, unknown>;
+      for (const k of Object.keys(hh)) if (k !== 'shown' && k !== 'why') fail(`${at}.hidden.${k}`, 'is not a field of hidden (shown, why)', hh[k]);
+      if (value !== null) fail(`${at}.hidden`, 'may be set only when value is null (a hidden fact is unknown)', h);
+      f.hidden = { shown: check(hh.shown, `${at}.hidden.shown`), why: str(hh.why, `${at}.hidden.why`) };
+    }
     return f;
   };
 
@@ -113,10 +121,32 @@ export function parseProfile(json: unknown, where: string): HostProfile {
   if (!SUPPORTED_SCHEMAS.includes(j.schema as number)) {
     throw new ProfileError(where, 'schema', `is not a supported profile schema version (supported: ${SUPPORTED_SCHEMAS.join(', ')})`, j.schema);
   }
-  const { str, int, uint, limit, bigUint, bool, capHex, arrayOf, pair, recordOf, object, fact } = c;
+  const { str, int, uint, limit, bigUint, bool, capHex, arrayOf, pair, recordOf, object, fact, fail } = c;
   const F = fact;
   const uints = arrayOf(uint, 'integers >= 0');
   const strings = arrayOf(str, 'strings');
+
+  const extent = object<IdMapExtent>({ first: uint, lowerFirst: uint, count: uint });
+  const extents = arrayOf(extent, 'id map extents {first, lowerFirst, count}');
+  const usernsMaps = object<UsernsMaps>({
+    uidMap: F(extents, 'an array of {first, lowerFirst, count}'),
+    gidMap: F(extents, 'an array of {first, lowerFirst, count}'),
+    setgroups: F((v, at) => (v === 'allow' || v === 'deny' ? v : fail(at, 'must be "allow" or "deny"', v)), '"allow" or "deny"'),
+    overflowUid: F(uint, 'a uid'),
+    overflowGid: F(uint, 'a gid'),
+  });
+  const HOOKS = ['socket_create', 'socket_post_create'];
+  const policyOnPath = object<PolicyOnPath>({
+    name: str, detail: str,
+    hooks: arrayOf((v, at) => (typeof v === 'string' && HOOKS.includes(v) ? v as PolicyOnPath['hooks'][number] : fail(at, `must be one of ${HOOKS.join(', ')}`, v)), 'hook names'),
+    families: uints,
+  }, ['families']);
+  const lsmEvidence = object<LsmEvidence>({
+    lsm: str,
+    canRefuse: (v, at) => (v === null || typeof v === 'boolean' ? v : fail(at, 'must be true, false or null', v)),
+    why: str, source: str,
+    policies: arrayOf(policyOnPath, 'policies {name, detail, hooks, families?}'),
+  });
 
   const profile = object<HostProfile>({
     schema: (v) => v as 1,
@@ -154,7 +184,8 @@ export function parseProfile(json: unknown, where: string): HostProfile {
       capBounding: F(capHex, '16 lower-case hex digits'),
       usernsIsInit: F(bool, 'true or false'),
       usernsInode: F(uint, 'an inode number'),
-    }),
+      usernsMaps,
+    }, ['usernsMaps']),
     limits: object<HostProfile['limits']>({
       nofileSoft: F(limit, 'an integer >= -1'),
       nofileHard: F(limit, 'an integer >= -1'),
@@ -167,7 +198,8 @@ export function parseProfile(json: unknown, where: string): HostProfile {
       lsms: F(strings, 'an array of LSM names'),
       seccompFilterCount: F(uint, 'the number of seccomp filters'),
       filters: F(arrayOf(seccompFilter(c), 'seccomp filters {name, source, insns}'), 'an array of seccomp filters'),
-    }, ['seccompFilterCount', 'filters']),
+      lsmEvidence: F(arrayOf(lsmEvidence, 'LSM evidence {lsm, canRefuse, why, source, policies}'), 'an array of LSM evidence'),
+    }, ['seccompFilterCount', 'filters', 'lsmEvidence']),
   })(j, '');
   return profile;
 }

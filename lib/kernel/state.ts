@@ -8,6 +8,7 @@ import { FdTable } from './fs/file';
 import { ModuleDb, normalizeModule } from './kernel/kmod';
 import { afMax, ipprotoMax, parseRelease } from './release';
 import { type SeccompState, seccompStateFrom } from './kernel/seccomp';
+import { pingThroughUserns, type PingThroughUserns } from './userns';
 
 export interface KnownFact {
   value: unknown;
@@ -63,6 +64,8 @@ export class KernelState {
 
   /** The seccomp filters the syscall entry runs (null: none). */
   readonly seccomp: SeccompState | null;
+  /** ping_init_sock's inputs when some were hidden by the user namespace (null: none were). */
+  readonly pingUserns: PingThroughUserns | null;
 
   readonly fds: FdTable;
   readonly fdsKnown: boolean;
@@ -129,6 +132,8 @@ export class KernelState {
     const soft = l.nofileSoft.value;
     this.nofileSoft = soft === null ? null : soft;
     this.nrOpen = l.nrOpen.value === null ? -1 : l.nrOpen.value;
+
+    this.pingUserns = pingThroughUserns(profile);
 
     const n = profile.net;
     const c = profile.creds;

@@ -13,6 +13,24 @@ const ALL: [number, number] = [0, 4294967294];
 const NONE: [number, number] = [1, 0];
 
 export function pingInitSock(run: Run): number {
+  const through = run.state.pingUserns;
+  if (through) {
+    // A range end, the egid or a group was shown as the overflow gid: decide on what the gid_map
+    // proves (lib/kernel/userns.ts), never on the overflow id itself.
+    let ok: boolean;
+    if (through.outcome === 'either') {
+      ok = run.choose(`${through.hidden.join(', ')} (hidden by the user namespace)`, 2) === 0;
+    } else {
+      ok = through.outcome === 'in';
+    }
+    const use = run.tracing ? { name: 'net.ipv4.ping_group_range', value: run.state.profile.net.pingGroupRange.value?.join(' ') ?? `shown ${run.state.profile.net.pingGroupRange.hidden?.shown.join(' ') ?? 'unknown'}`, source: run.state.profile.net.pingGroupRange.source } : undefined;
+    const what = run.tracing ? `${through.why}${through.outcome === 'either' ? ` (assumed ${ok ? 'in range' : 'out of range'})` : ''}` : '';
+    if (ok) {
+      if (run.tracing) run.step({ fn: 'ping_init_sock', what, outcome: 'pass', fact: use });
+      return 0;
+    }
+    return run.fail('ping_init_sock', what, EACCES, use);
+  }
   const range = run.fact<[number, number]>('net.ipv4.ping_group_range', [ALL, NONE]);
   const [low, high] = range.value;
   if (low > high) {
