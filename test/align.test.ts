@@ -4,7 +4,7 @@ import { alignCase, alignEnvFromProfile, type AlignEnv } from '../lib/bridge/ali
 import { loadProfile } from '../lib/host';
 import type { Observation, Prediction } from '../lib/types';
 
-const env: AlignEnv = { fsuid: 0, fsgid: 0, policy: null };
+const env: AlignEnv = { fsuid: 0, fsgid: 0, policies: [], checked: null };
 const profile = loadProfile(path.join(__dirname, '..', '..', 'test', 'fixtures', 'profiles', 'debian-6.1-cloud.json'));
 const c = { domain: 1, type: 1 | 0o2000000, protocol: 0 };
 
@@ -52,7 +52,7 @@ describe('bridge/align: field by field', () => {
 
   it('expects fdinfo\'s ino: line only from 5.14 on (Debian 5.10 has none: the addon reports -1)', () => {
     const noIno = observed({ fdinfo: { pos: 0, flags: 0o2000002, mntId: 10, ino: -1, extra: {} } });
-    const release = (r: string): AlignEnv => ({ ...alignEnvFromProfile({ ...profile, kernel: { ...profile.kernel, release: { value: r, source: 'test' } } }), policy: null });
+    const release = (r: string): AlignEnv => ({ ...alignEnvFromProfile({ ...profile, kernel: { ...profile.kernel, release: { value: r, source: 'test' } } }), policies: [] });
     assert.equal(release('5.10.0-43-cloud-amd64').fdinfoIno, false);
     assert.equal(release('5.14.0').fdinfoIno, true);
     assert.equal(alignCase(predicted(), noIno, release('5.10.0-43-cloud-amd64')).kind, 'MATCH');
@@ -69,11 +69,35 @@ describe('bridge/align: field by field', () => {
     assert.deepEqual(v.diffs[0], { field: 'result', predicted: 'EAFNOSUPPORT', observed: 'fd 5' });
   });
 
-  it('a divergence under a policy the model cannot see is EXPLAINED, never a MATCH', () => {
+  it('a divergence under a named policy that acts at that point is EXPLAINED with its evidence, never a MATCH', () => {
     const fail: Prediction = { case: c, result: { errno: 97 }, trace: [], deciding: -1 };
-    const v = alignCase(fail, { case: c, errno: 13, fd: -1 }, { ...env, policy: 'a seccomp filter is active' });
+    const seccomp = { policy: 'seccomp' as const, name: 'seccomp filter (Seccomp: 2)', detail: 'd', source: '/proc/self/status', hooks: ['entry' as const] };
+    const v = alignCase(fail, { case: c, errno: 13, fd: -1 }, { ...env, policies: [seccomp] });
     assert.equal(v.kind, 'EXPLAINED');
     assert.match(v.reason ?? '', /seccomp/);
+    assert.deepEqual(v.evidence, [{ policy: 'seccomp', name: 'seccomp filter (Seccomp: 2)', detail: 'd', source: '/proc/self/status' }]);
+  });
+
+  it('an LSM hook explains only the calls whose path reaches it, only refusals, only its families', () => {
+    const bpf = { policy: 'bpf-lsm' as const, name: 'BPF program x (id 7) on lsm/socket_create', detail: 'd', source: 's', hooks: ['socket_create' as const], families: [1] };
+    const e = { ...env, policies: [bpf] };
+    const before: Prediction = { case: c, result: { errno: 97 }, trace: [{ fn: '__sock_create', what: 'family out of range', outcome: 'fail', errno: 97 }], deciding: 0 };
+    assert.equal(alignCase(before, { case: c, errno: 13, fd: -1 }, e).kind, 'MISMATCH', 'refused before security_socket_create: the hook never ran');
+    const through: Prediction = { ...predicted(), trace: [{ fn: 'security_socket_create', what: 'LSM hook', outcome: 'info' }, { fn: 'fd_install', what: 'fd 5', outcome: 'pass' }] };
+    const v = alignCase(through, { case: c, errno: 13, fd: -1 }, e);
+    assert.equal(v.kind, 'EXPLAINED');
+    assert.equal(v.evidence?.[0].name, 'BPF program x (id 7) on lsm/socket_create');
+    assert.equal(alignCase(through, { case: { ...c, domain: 2 }, errno: 13, fd: -1 }, { ...e, policies: [{ ...bpf, families: [10] }] }).kind, 'MISMATCH', 'another family');
+    const predictedFail: Prediction = { case: c, result: { errno: 13 }, trace: [{ fn: 'security_socket_create', what: 'LSM hook', outcome: 'info' }], deciding: 0 };
+    assert.equal(alignCase(predictedFail, observed(), e).kind, 'MISMATCH', 'a policy cannot make socket() succeed');
+  });
+
+  it('an LSM that is merely active explains nothing: the divergence stays a MISMATCH and says what was checked', () => {
+    const through: Prediction = { ...predicted(), trace: [{ fn: 'security_socket_create', what: 'LSM hook', outcome: 'info' }] };
+    const v = alignCase(through, { case: c, errno: 13, fd: -1 }, { ...env, checked: 'landlock: cannot refuse (ABI 7)' });
+    assert.equal(v.kind, 'MISMATCH');
+    assert.equal(v.evidence, undefined);
+    assert.match(v.reason ?? '', /landlock: cannot refuse/);
   });
 
   it('an unknown fact makes the verdict UNSUPPORTED when the kernel gave one of the possible results', () => {

@@ -4,7 +4,7 @@
  * Pure: no I/O. The sweep calls this tens of thousands of times, so the common path (both
  * roads say the same errno) does no allocation beyond the verdict itself.
  */
-import type { FieldDiff, HostProfile, Observation, Prediction, SocketResult, Verdict, VerdictKind } from '../types';
+import type { FieldDiff, HostProfile, Observation, PolicyEvidence, Prediction, SocketResult, Verdict, VerdictKind } from '../types';
 import { O_CLOEXEC, O_NONBLOCK } from '../abi/constants';
 import { errnoName } from '../abi/names';
 import { compareRelease, parseRelease } from '../kernel/release';
@@ -22,13 +22,31 @@ export const SOCKET_FIELDS = [
   'link', 'inode.mode', 'inode.uid', 'inode.gid', 'sockprotoname', 'procnet',
 ];
 
+/**
+ * A policy that could refuse socket() for this process, by name, and where in the call it acts:
+ * 'entry' (seccomp, before every check of __sys_socket), 'socket_create' (security_socket_create,
+ * after the family and type range checks of __sock_create) or 'socket_post_create' (after the
+ * family's create succeeded).
+ */
+export interface PolicyCandidate extends PolicyEvidence {
+  hooks: Array<'entry' | 'socket_create' | 'socket_post_create'>;
+  /** Only these families (as the hook sees them: after the PF_INET/SOCK_PACKET rewrite). */
+  families?: number[];
+}
+
 /** What the bridge knows about the host beyond the prediction: for EXPLAINED and inode owners. */
 export interface AlignEnv {
-  /** sock_alloc() gives the inode the caller's fsuid/fsgid. Unknown -> not compared. */
+  /**
+   * sock_alloc() gives the inode the caller's fsuid/fsgid. Unknown -> not compared. In a user
+   * namespace without a mapping for them these are the overflow ids the kernel shows: fstat shows
+   * the inode's owner through the same namespace, so the two views still compare exactly.
+   */
   fsuid: number | null;
   fsgid: number | null;
-  /** A reason the model cannot see everything (active seccomp filter, LSM with socket hooks), or null. */
-  policy: string | null;
+  /** Named policies that could refuse socket() for this process; only these make a verdict EXPLAINED. */
+  policies: PolicyCandidate[];
+  /** Why no other policy could (LSMs looked at and found unable to refuse, or not readable), for MISMATCH reasons. */
+  checked: string | null;
   /**
    * Whether /proc/PID/fdinfo/N has an "ino:" line: since 5.14 (fs/proc/fd.c seq_show, commit
    * "procfs/dmabuf: add inode number to /proc/*\/fdinfo"); measured absent on Debian's 5.10, present
@@ -42,18 +60,39 @@ export interface AlignEnv {
   abi?: Abi;
 }
 
+const LSM_POLICY: Record<string, PolicyEvidence['policy']> = {
+  apparmor: 'apparmor', selinux: 'selinux', bpf: 'bpf-lsm', landlock: 'landlock', smack: 'smack', tomoyo: 'tomoyo',
+};
+
 export function alignEnvFromProfile(p: HostProfile): AlignEnv {
-  const reasons: string[] = [];
+  const policies: PolicyCandidate[] = [];
+  const checked: string[] = [];
   // Seccomp filters are not a policy the model cannot see: it runs them (lib/kernel/kernel/
-  // seccomp.ts), and when their programs cannot be read each prediction says so itself
-  // (Prediction.unknownFilters -> UNSUPPORTED).
-  const lsms = (p.security.lsms.value ?? []).filter((l) => POLICY_LSMS.has(l));
-  if (lsms.length) reasons.push(`LSMs with socket_create hooks are active (${lsms.join(', ')})`);
+  // seccomp.ts, each rule in the trace), and when their programs cannot be read each prediction
+  // says so itself (Prediction.unknownFilters -> UNSUPPORTED). So seccomp never EXPLAINS a case.
+  const ev = p.security.lsmEvidence;
+  if (!ev) {
+    const lsms = (p.security.lsms.value ?? []).filter((l) => l in LSM_POLICY);
+    if (lsms.length) checked.push(`the host profile has no LSM evidence (taken by an older sockbridge), so ${lsms.join(', ')} explain nothing`);
+  } else if (ev.value === null) {
+    checked.push(`LSM evidence unknown: ${ev.error ?? 'no reason given'}`);
+  } else {
+    for (const e of ev.value) {
+      if (e.canRefuse === true) {
+        for (const pol of e.policies) {
+          policies.push({ policy: LSM_POLICY[e.lsm] ?? 'bpf-lsm', name: pol.name, detail: pol.detail, source: e.source, hooks: pol.hooks, families: pol.families });
+        }
+      } else {
+        checked.push(`${e.lsm}: ${e.canRefuse === false ? 'cannot refuse' : 'not known'} (${e.why})`);
+      }
+    }
+  }
   const rel = p.kernel.release.value === null ? null : parseRelease(p.kernel.release.value);
   return {
-    fsuid: p.creds.fsuid.value,
-    fsgid: p.creds.fsgid.value,
-    policy: reasons.length ? reasons.join('; ') : null,
+    fsuid: p.creds.fsuid.value ?? p.creds.fsuid.hidden?.shown ?? null,
+    fsgid: p.creds.fsgid.value ?? p.creds.fsgid.hidden?.shown ?? null,
+    policies,
+    checked: checked.length ? checked.join('; ') : null,
     fdinfoIno: rel === null ? null : compareRelease(rel, '5.14') >= 0,
     abi: abiOrGeneric(p.kernel.machine.value),
   };
@@ -68,10 +107,21 @@ function abiOrGeneric(machine: string | null): Abi | undefined {
 }
 
 /**
- * LSMs that can refuse socket creation. Only those with a loaded policy can, but the model cannot
- * see their policies, so a divergence on a host that runs them is EXPLAINED, never a silent match.
+ * The policies that could have decided this very case: the kernel refused a call (a policy can
+ * only make socket() fail), the model's path reaches the policy's hook (a call refused by the
+ * family range check never meets security_socket_create), and the family is one it acts on.
  */
-const POLICY_LSMS = new Set(['selinux', 'apparmor', 'smack', 'tomoyo', 'bpf', 'landlock']);
+export function policiesFor(pred: Prediction, obs: Observation, env: AlignEnv): PolicyCandidate[] {
+  if (obs.errno === 0 || obs.signal !== undefined || env.policies.length === 0) return [];
+  const reached = new Set<string>(['entry']);
+  let family = pred.case.domain;
+  for (const st of pred.trace) {
+    if (st.fn === 'security_socket_create') reached.add('socket_create');
+    else if (st.fn === 'security_socket_post_create') reached.add('socket_post_create');
+    else if (st.outcome === 'rewrite' && st.fn === '__sock_create') family = 17; // PF_INET/SOCK_PACKET -> PF_PACKET
+  }
+  return env.policies.filter((c) => c.hooks.some((h) => reached.has(h)) && (!c.families || c.families.includes(family)));
+}
 
 export function sameResult(a: SocketResult, obs: Observation): boolean {
   if (a.signal !== undefined || obs.signal !== undefined) {
@@ -158,20 +208,30 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
 
   let kind: VerdictKind = diffs.length === 0 ? 'MATCH' : 'MISMATCH';
   let reason: string | undefined;
-  if (pred.unknownFilters !== undefined && (diffs.length === 0 || diffs.every((x) => x.field === 'result'))
+  let evidence: PolicyEvidence[] | undefined;
+  const onlyResult = diffs.every((x) => x.field === 'result');
+  if (pred.unknownFilters !== undefined && (diffs.length === 0 || onlyResult)
     && (obs.signal !== undefined || obs.errno !== 0 || obs.notRun || diffs.length === 0)) {
     // Filters the model cannot run could have given any errno, 0, or SIGSYS - or let the call
     // through to the path the model predicted. Never claimed as a match.
     kind = 'UNSUPPORTED';
     reason = `${pred.unknownFilters}: the kernel's answer is one of every result they allow`;
-  } else if (kind === 'MISMATCH' && pred.possible && pred.possible.some((r) => sameResult(r, obs)) && diffs.every((x) => x.field === 'result')) {
+  } else if (kind === 'MISMATCH' && pred.possible && pred.possible.some((r) => sameResult(r, obs)) && onlyResult) {
     kind = 'UNSUPPORTED';
-    reason = `the host profile lacks ${(pred.missing ?? []).join(', ') || 'a fact'}; the kernel's answer is one of the model's possible results`;
-  } else if (kind === 'MISMATCH' && env.policy) {
-    kind = 'EXPLAINED';
-    reason = `${env.policy}: the model cannot see into that policy`;
+    reason = `the host profile lacks ${(pred.missing ?? []).join(', ') || 'a fact'}; the kernel's answer is one of the model's possible results (${pred.possible.map((r) => resultLabel(r, env.abi)).join(', ')})`;
+  } else if (kind === 'MISMATCH') {
+    const cands = onlyResult ? policiesFor(pred, obs, env) : [];
+    if (cands.length) {
+      kind = 'EXPLAINED';
+      evidence = cands.map(({ policy, name, detail, source }) => ({ policy, name, detail, source }));
+      reason = `${cands.map((c) => c.name).join('; ')} could have refused this call; the model cannot see into ${cands.length === 1 ? 'that policy' : 'those policies'}`;
+    } else if (env.checked) {
+      reason = `no policy found that could have decided this call (${env.checked})`;
+    }
   }
-  return { case: pred.case, kind, fields, diffs, reason, prediction: pred, observation: obs };
+  const v: Verdict = { case: pred.case, kind, fields, diffs, reason, prediction: pred, observation: obs };
+  if (evidence) v.evidence = evidence;
+  return v;
 }
 
 function octal(n: number): string {

@@ -3,6 +3,7 @@
  * fact behind it; on the live host, the kernel's answer beside it.
  * compare: one call down both roads, field by field.
  */
+import { exitForKind } from './exit';
 import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, choiceOpt, UsageError, type OptionSpec } from './args';
 import { htmlExplainPage } from '../sweep/report-html';
@@ -184,11 +185,11 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
       verdict: run?.verdict.kind,
       note: file !== undefined ? `predicted for the host in ${file}; the kernel was not asked` : run ? undefined : 'the kernel was not asked',
     }));
-    return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+    return run ? exitForKind(run.verdict.kind) : 0;
   }
   if (format === 'json') {
-    io.out(JSON.stringify({ abi: abi.name, case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
-    return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+    io.out(JSON.stringify({ abi: abi.name, case: c, prediction: pred, observation: run?.obs ?? null, verdict: run?.verdict.kind ?? null, reason: run?.verdict.reason ?? null, evidence: run?.verdict.evidence ?? null, kernelTrace: run?.trace ?? null }, null, 2) + '\n');
+    return run ? exitForKind(run.verdict.kind) : 0;
   }
   const call = c.raw ? `syscall(SYS_socket, ${c.raw.join(', ')}) i.e. ${callName(c.domain, c.type, c.protocol, abi)}` : callName(c.domain, c.type, c.protocol, abi);
   const lines: string[] = [];
@@ -229,10 +230,12 @@ export async function runExplain(argv: string[], io: Io): Promise<number> {
     lines.push('');
     lines.push(red(style, 'where the roads part:'));
     for (const x of run.verdict.diffs) lines.push(`  ${x.field}: model ${JSON.stringify(x.predicted)}, kernel ${JSON.stringify(x.observed)}`);
+    if (run.verdict.reason) lines.push(`  ${run.verdict.kind}: ${run.verdict.reason}`);
+    for (const e of run.verdict.evidence ?? []) lines.push(`  evidence: [${e.policy}] ${e.name}: ${e.detail} (from ${e.source})`);
   }
   if (run?.trace?.note) lines.push(dim(style, run.trace.note));
   io.out(lines.join('\n') + '\n');
-  return run && run.verdict.kind === 'MISMATCH' ? 1 : 0;
+  return run ? exitForKind(run.verdict.kind) : 0;
 }
 
 export async function runCompare(argv: string[], io: Io): Promise<number> {
@@ -254,8 +257,8 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   const run = runLive(c, profile, flag(p, 'kernel-trace'));
   const v = run.verdict;
   if (flag(p, 'json')) {
-    io.out(JSON.stringify({ case: c, verdict: v.kind, fields: v.fields, diffs: v.diffs, reason: v.reason ?? null, prediction: run.pred, observation: run.obs, counters: run.counters, kernelTrace: run.trace ?? null }, null, 2) + '\n');
-    return v.kind === 'MISMATCH' ? 1 : 0;
+    io.out(JSON.stringify({ case: c, verdict: v.kind, fields: v.fields, diffs: v.diffs, reason: v.reason ?? null, evidence: v.evidence ?? null, prediction: run.pred, observation: run.obs, counters: run.counters, kernelTrace: run.trace ?? null }, null, 2) + '\n');
+    return exitForKind(v.kind);
   }
   const o = run.obs;
   const f = run.pred.facts;
@@ -290,11 +293,12 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
     lines.push(`          kernel: ${show(oc)}${shared ? dim(style, '  (other processes share this network namespace: shown, not compared; "sockbridge sweep --variants netns" compares them exactly)') : ''}`);
   }
   if (v.reason) lines.push('', v.reason);
+  for (const e of v.evidence ?? []) lines.push(`evidence: [${e.policy}] ${e.name}: ${e.detail} (from ${e.source})`);
   const d = run.pred.deciding >= 0 ? run.pred.trace[run.pred.deciding] : undefined;
   if (d) lines.push('', `${dim(style, 'deciding step:')} ${d.fn}: ${d.what}`);
   if (run.trace?.note) lines.push(dim(style, run.trace.note));
   io.out(lines.join('\n') + '\n');
-  return v.kind === 'MISMATCH' ? 1 : 0;
+  return exitForKind(v.kind);
 }
 
 function observedText(o: Observation): string {

@@ -1,6 +1,7 @@
 /**
  * sweep: a matrix of calls down both roads, in one or more variants, with reports.
  */
+import { exitForCounts } from './exit';
 import * as fs from 'fs';
 import type { HostProfile, SocketCase, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, intOpt, choiceOpt, UsageError, type OptionSpec, type Parsed } from './args';
@@ -11,10 +12,10 @@ import { runSweep, type SweepOptions } from '../sweep/run';
 import { addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
 import { JsonlCaseWriter } from '../sweep/jsonl';
-import { VARIANTS, variantByName, spawnWorker, type VariantSpec } from '../sweep/variants';
+import { VARIANTS, VARIANT_GROUPS, variantByName, spawnWorker, setNetnsSysctls, type VariantSpec } from '../sweep/variants';
 import {
   jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport,
-  textSummary, textTotals, textVerdict, bold, dim, red, green, type TextStyle,
+  textSummary, textTotals, textVerdict, bold, dim, red, green, yellow, type TextStyle,
 } from '../sweep/report';
 import type { Screen } from '../sweep/report-text';
 import { htmlReport } from '../sweep/report-html';
@@ -37,7 +38,8 @@ const OPTS: Record<string, OptionSpec> = {
   protocols: { value: true, arg: 'LIST', help: 'protocols: 0, IPPROTO_*, NETLINK_*, htons(ETH_P_ALL), numbers (default: all those plus -1, 263, 65542)' },
   random: { value: true, arg: 'N', help: 'instead of the matrix, N seeded random cases (int32 extremes included)' },
   seed: { value: true, arg: 'S', help: 'seed for --random (default 1)' },
-  variants: { value: true, arg: 'LIST', help: `who and where: ${VARIANTS.map((v) => v.name).join(', ')}, rlimit=N, or all (default: all that this host can run)` },
+  variants: { value: true, arg: 'LIST', help: `who and where: ${VARIANTS.map((v) => v.name).join(', ')}, rlimit=N, all (default: every variant not marked opt-in that this host can run), or the group ${Object.keys(VARIANT_GROUPS).join(', ')}` },
+  'list-variants': { value: false, help: 'list the variants, one line each (default or opt-in, whether this host can run it), and exit' },
   format: { value: true, arg: 'FMT', help: 'text (default), jsonl, junit or html' },
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
@@ -134,14 +136,16 @@ function chooseNamedVariants(p: Parsed): { run: VariantSpec[]; skipped: string[]
     const run: VariantSpec[] = [];
     const skipped: string[] = [];
     for (const v of VARIANTS) {
+      if (v.optIn) continue;
       const why = v.unavailable();
       if (why) skipped.push(`${v.name}: ${why}`);
       else run.push(v);
     }
     return { run, skipped };
   }
-  const names = text.split(',').map((s) => s.trim());
-  if (names.some((n) => n === '')) throw new UsageError(`--variants: empty name in "${text}"`);
+  const given = text.split(',').map((s) => s.trim());
+  if (given.some((n) => n === '')) throw new UsageError(`--variants: empty name in "${text}"`);
+  const names = given.flatMap((n) => VARIANT_GROUPS[n] ?? [n]);
   const seen = new Set<string>();
   const run: VariantSpec[] = [];
   for (const n of names) {
@@ -150,7 +154,7 @@ function chooseNamedVariants(p: Parsed): { run: VariantSpec[]; skipped: string[]
     const v = variantByName(n);
     if (!v) {
       const { suggest } = require('../abi/names') as typeof import('../abi/names');
-      throw new UsageError(`--variants: unknown variant "${n}"${suggest(n, VARIANTS.map((x) => x.name), '')}; valid: ${VARIANTS.map((x) => x.name).join(', ')}, rlimit=N, seccomp:FILE, restrict-af:LIST, all`);
+      throw new UsageError(`--variants: unknown variant "${n}"${suggest(n, VARIANTS.map((x) => x.name), '')}; valid: ${VARIANTS.map((x) => x.name).join(', ')}, rlimit=N, seccomp:FILE, restrict-af:LIST, all, ${Object.keys(VARIANT_GROUPS).join(', ')}; --list-variants describes them`);
     }
     const why = v.unavailable();
     if (why) throw new EnvironmentError(`variant "${n}" cannot run here: ${why}`);
@@ -220,12 +224,22 @@ const exitForSignal = (s: NodeJS.Signals) => (s === 'SIGINT' ? 130 : 143);
 export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, OPTS, 'sweep');
   if (flag(p, 'help')) {
-    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case agrees, 1 on any mismatch, 2 on a usage error, 130 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases' && k !== 'examples'))) + '\n');
+    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case MATCHes, 1 on any mismatch, 4 when none mismatches but some are EXPLAINED or\nUNSUPPORTED, 2 on a usage error, 3 when the machine cannot run it, 130/143 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases'))) + '\n');
     return 0;
   }
   if (p.positional.length) throw new UsageError(`sweep takes no arguments, only options (got "${p.positional[0]}"); e.g. sockbridge sweep --domains AF_INET --types SOCK_RAW`);
   const worker = opt(p, 'worker');
   if (worker !== undefined) return runWorker(worker, p);
+  if (flag(p, 'list-variants')) {
+    const w = Math.max(...VARIANTS.map((v) => v.name.length));
+    for (const v of VARIANTS) {
+      const why = v.unavailable();
+      io.out(`${v.name.padEnd(w)}  ${v.optIn ? 'opt-in ' : 'default'}  ${v.about}${why ? ` [cannot run here: ${why}]` : ''}\n`);
+    }
+    io.out(`${'rlimit=N'.padEnd(w)}  opt-in   RLIMIT_NOFILE soft limit N\n`);
+    for (const [g, names] of Object.entries(VARIANT_GROUPS)) io.out(`${g.padEnd(w)}  group    ${names.join(', ')}\n`);
+    return 0;
+  }
   if (opt(p, 'emulator') !== undefined) return (require('./emulate') as typeof import('./emulate')).runEmulatedSweep(p, io);
   for (const o of ['route', 'no-control']) if (p.options.has(o)) throw new UsageError(`--${o} goes with --emulator NAME`);
   if (flag(p, 'progress') && flag(p, 'no-progress')) throw new UsageError('--progress and --no-progress contradict each other');
@@ -315,7 +329,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   }
   if (stopRequested) return exitForSignal(stopRequested);
   if (tallies.some((t) => !t.completed)) return 1;
-  return tallies.some((t) => t.totals.MISMATCH > 0) ? 1 : 0;
+  const sum = (k: 'MISMATCH' | 'EXPLAINED' | 'UNSUPPORTED') => tallies.reduce((n, t) => n + t.totals[k], 0);
+  return exitForCounts({ MISMATCH: sum('MISMATCH'), EXPLAINED: sum('EXPLAINED'), UNSUPPORTED: sum('UNSUPPORTED') });
 }
 
 function textReport(tallies: VariantTally[], skipped: string[], plan: Plan, seconds: number, style: TextStyle): string {
@@ -332,8 +347,11 @@ function textReport(tallies: VariantTally[], skipped: string[], plan: Plan, seco
   for (const s of skipped) parts.push(dim(style, `skipped ${s}`));
   const bad = tallies.reduce((n, t) => n + t.totals.MISMATCH, 0);
   parts.push('');
+  const unvouched = tallies.reduce((n, t) => n + t.totals.EXPLAINED + t.totals.UNSUPPORTED, 0);
   parts.push(bad === 0 && tallies.every((t) => t.completed)
-    ? green(style, `every case agrees in ${tallies.length} variant${tallies.length === 1 ? '' : 's'}`)
+    ? (unvouched === 0
+      ? green(style, `every case agrees in ${tallies.length} variant${tallies.length === 1 ? '' : 's'}`)
+      : yellow(style, `no mismatch in ${tallies.length} variant${tallies.length === 1 ? '' : 's'}, but ${unvouched} case${unvouched === 1 ? ' is' : 's are'} EXPLAINED or UNSUPPORTED (exit 4)`))
     : red(style, bad ? `${bad} mismatch${bad === 1 ? '' : 'es'}` : 'incomplete'));
   return parts.join('\n') + '\n';
 }
@@ -353,7 +371,7 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
   const gathered = gatherHostProfile();
   const profile = hooks.adjustProfile ? hooks.adjustProfile(gathered) : gathered;
   hooks.onProfile?.(profile);
-  const netnsPrivate = variant === 'netns' || variant === 'userns';
+  const netnsPrivate = variant === 'netns' || variant === 'userns' || variant === 'netns-sysctl' || variant === 'unpriv-userns-net';
   let trace: KernelTrace | undefined;
   if (kernelTrace) {
     const opened = openKernelTrace();
@@ -441,6 +459,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       t.completed = outcome.completed;
       t.notes.push(`RLIMIT_NOFILE soft limit ${soft} with fds ${compactFds(profileFds)} open`);
     } else {
+      if (variant === 'netns-sysctl') for (const d of setNetnsSysctls()) t.notes.push(`set in this variant's own network namespace: ${d}`);
       await sweepInProcess(plan, t, variant, {
         adjustProfile: (prof) => policyForVariant(variant, prof, p, t.notes),
         onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,

@@ -40,6 +40,7 @@ export function jsonlCase(variant: string, index: number, v: Verdict): string {
   };
   if (v.diffs.length) rec.diffs = v.diffs;
   if (v.reason) rec.reason = v.reason;
+  if (v.evidence) rec.evidence = v.evidence;
   if (v.kernelTrace) rec.kernelTrace = v.kernelTrace;
   const d = v.kind === 'MATCH' ? undefined : decidingStep(v.prediction);
   if (d) rec.deciding = { fn: d.fn, what: d.what, ...(d.fact ? { fact: d.fact } : {}) };
@@ -196,6 +197,7 @@ export function textVerdict(v: Verdict, style: TextStyle): string {
   const s = decidingStep(v.prediction);
   if (s) lines.push(`  deciding step: ${s.fn}: ${s.what}${s.fact ? ` [${s.fact.name} = ${s.fact.value}, from ${s.fact.source}]` : ''}`);
   if (v.reason) lines.push(`  ${v.reason}`);
+  for (const e of v.evidence ?? []) lines.push(`  evidence: [${e.policy}] ${e.name}: ${e.detail} (from ${e.source})`);
   return lines.join('\n');
 }
 

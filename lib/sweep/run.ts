@@ -11,7 +11,7 @@
 import type { HostProfile, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
 import { observeBatch } from '../probe';
-import { alignCase, alignEnvFromProfile, resultLabel, type AlignEnv } from '../bridge/align';
+import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
 import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
@@ -86,6 +86,10 @@ export async function runSweep(
     const loadedBefore = model.loadedModules();
     const preds = batch.map((c) => model.predict(c, { keepFd: true }));
     const modulesMoved = model.loadedModules().length !== loadedBefore.length;
+    /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
+    let resync: [number, number[]] | null = null;
+    /** Whether a case of this batch took another of its possible results than the model's first. */
+    let branched = false;
     const predictedCounters = sumPredictedCounters(preds);
     let before: Counters | null = null;
     let during: Counters | null = null;
@@ -134,10 +138,31 @@ export async function runSweep(
       }
       // A verdict that is not a match gets the model's full trace, so the report can name the
       // deciding step; so does the first case of each outcome of a cell when the report asks.
+      // After a resync the state before case i is the resynced table plus the cases since.
       if (!ktrace && (v.kind !== 'MATCH' || (opts.wantTrace && v.prediction.trace.length === 0 && opts.wantTrace(v)))) {
-        v = tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch, preds, i });
+        v = resync && resync[0] <= i
+          ? tracer.traced(v, { fds: resync[1], loaded: loadedBefore, modulesMoved, batch: batch.slice(resync[0]), preds: preds.slice(resync[0]), i: i - resync[0] })
+          : tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch, preds, i });
+      }
+      if (v.kind === 'UNSUPPORTED' && !sameResult(preds[i].result, obs[i])) branched = true;
+      if (v.kind === 'UNSUPPORTED' && (preds[i].result.fd ?? -1) !== obs[i].fd && i + 1 < batch.length && !opts.frozenFdTable) {
+        // The model took one of several possible results and the kernel another: the fds the
+        // later cases of the batch get differ by this one. Their predictions are redone from the
+        // fd table as it now is (the fds this batch has left open), never from their own outcomes.
+        const table = [...fds, ...obs.slice(0, i + 1).filter((o) => o.errno === 0).map((o) => o.fd)];
+        model.setOpenFds(table);
+        for (let j = i + 1; j < batch.length; j++) preds[j] = model.predict(batch[j], { keepFd: true });
+        resync = [i + 1, table];
       }
       onVerdict(v, index++);
+    }
+    if (branched && countersMode === 'exact') {
+      // A case whose outcome the model could not know moved the counters its own way.
+      const rec = out.counters[out.counters.length - 1];
+      if (rec && rec.firstCase === index - batch.length) {
+        rec.agree = null;
+        rec.note = 'a case of this batch was UNSUPPORTED (a fact the model needs was unknown) and the kernel chose another of its possible results: counters shown, not compared';
+      }
     }
     out.cases += batch.length;
     batch = [];

@@ -15,6 +15,14 @@ export interface VariantSpec {
   wrapper: string[];
   /** Why it cannot run here, or null. */
   unavailable(): string | null;
+  /**
+   * Not in the default sweep (nor in `--variants all`): run only when named, or in a group
+   * (`--variants namespaces`). Those whose cases may be UNSUPPORTED are opt-in, so that the
+   * default sweep's exit 0 keeps meaning every case MATCHes.
+   */
+  optIn?: boolean;
+  /** Extra environment for the worker. */
+  env?: () => Record<string, string>;
 }
 
 function which(cmd: string): string | null {
@@ -35,6 +43,26 @@ function unreadableByOthers(dir: string): string | null {
 }
 
 const isRoot = () => process.geteuid?.() === 0;
+
+const PKG = path.resolve(__dirname, '..', '..', '..');
+/** setpriv as uid/gid 65534 with no groups: the prefix of the unprivileged variants. */
+const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+function needs(root: boolean, ...cmds: string[]): () => string | null {
+  return () => {
+    if (root && !isRoot()) return 'needs root (run as root)';
+    for (const c of cmds) if (!which(c)) return `${c}(1) is not installed (util-linux)`;
+    return null;
+  };
+}
+
+/** Root, setpriv, and a package uid 65534 can read; then whether uid 65534 may create a user namespace. */
+function unprivUsernsUnavailable(): string | null {
+  const base = needs(true, 'setpriv', 'unshare')() ?? unreadableByOthers(PKG);
+  if (base) return base;
+  const r = spawnSync(which('setpriv')!, [...AS_NOBODY.slice(1), '--inh-caps=-all', '--', which('unshare')!, '--user', '--map-root-user', 'true'], { stdio: 'ignore', timeout: 10000 });
+  return r.status === 0 ? null : 'uid 65534 may not create a user namespace here (kernel.unprivileged_userns_clone, user.max_user_namespaces, or an LSM refuses it)';
+}
 
 let usernsVerdict: string | null | undefined;
 /** Can this process create a user namespace? Tried once with `unshare --user true`. */
@@ -60,7 +88,7 @@ export const VARIANTS: VariantSpec[] = [
     wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'],
     unavailable: () => (!isRoot() ? 'needs root to change uid (run as root)'
       : !which('setpriv') ? 'setpriv(1) is not installed (util-linux)'
-      : unreadableByOthers(path.resolve(__dirname, '..', '..', '..'))),
+      : unreadableByOthers(PKG)),
   },
   {
     name: 'userns',
@@ -85,6 +113,61 @@ export const VARIANTS: VariantSpec[] = [
     about: 'RLIMIT_NOFILE exhausted: the soft limit set to the lowest free fd, so no new fd fits',
     wrapper: [],
     unavailable: () => null,
+  },
+  // --- ids seen through user namespaces, and namespaced sysctls (issue 12) ---
+  {
+    name: 'userns-nomap',
+    about: 'a new user namespace with no uid/gid mapping at all (unshare -U): every id, and ping_group_range, shows as the overflow id',
+    wrapper: ['unshare', '--user', '--'],
+    unavailable: usernsUnavailable,
+    optIn: true,
+  },
+  {
+    name: 'userns-partial',
+    about: 'a new user namespace mapping only id 1000 inside to this user (unshare -U --map-user=1000 --map-group=1000): other ids show as overflow',
+    wrapper: ['unshare', '--user', '--map-user=1000', '--map-group=1000', '--'],
+    unavailable: usernsUnavailable,
+  },
+  {
+    name: 'userns-uidonly',
+    about: 'a new user namespace with uid 0 mapped and no gid mapping, setgroups allowed (unshare -U --map-user=0): root inside, egid hidden',
+    wrapper: ['unshare', '--user', '--map-user=0', '--'],
+    unavailable: usernsUnavailable,
+    optIn: true,
+  },
+  {
+    name: 'userns-setgroups-deny',
+    about: 'as userns-uidonly with /proc/self/setgroups "deny" (unshare -U --map-user=0 --setgroups=deny)',
+    wrapper: ['unshare', '--user', '--map-user=0', '--setgroups=deny', '--'],
+    unavailable: usernsUnavailable,
+    optIn: true,
+  },
+  {
+    name: 'unpriv-userns',
+    about: 'a user namespace made by uid 65534 (setpriv, then unshare -U -r) on the host network: root inside, ids of the host hidden',
+    wrapper: [...AS_NOBODY, '--inh-caps=-all', '--', 'unshare', '--user', '--map-root-user', '--'],
+    unavailable: unprivUsernsUnavailable,
+    optIn: true,
+  },
+  {
+    name: 'unpriv-userns-net',
+    about: 'a user and network namespace made by uid 65534 (setpriv, then unshare -U -r -n): the netns is owned by that user namespace',
+    wrapper: [...AS_NOBODY, '--inh-caps=-all', '--', 'unshare', '--user', '--map-root-user', '--net', '--'],
+    unavailable: unprivUsernsUnavailable,
+    optIn: true,
+  },
+  {
+    name: 'ambient-netraw',
+    about: 'uid 65534 holding CAP_NET_RAW as its one ambient capability (setpriv --inh-caps=-all,+net_raw --ambient-caps=+net_raw)',
+    wrapper: [...AS_NOBODY, '--inh-caps=-all,+net_raw', '--ambient-caps=+net_raw', '--'],
+    unavailable: () => needs(true, 'setpriv')() ?? unreadableByOthers(PKG),
+  },
+  {
+    name: 'netns-sysctl',
+    about: 'a new network namespace whose ping_group_range ("0 2147483647") and net.mptcp.enabled (0) differ from the host\'s, set only inside it (unshare -n)',
+    wrapper: ['unshare', '--net', '--'],
+    unavailable: needs(true, 'unshare'),
+    env: () => ({ SOCKBRIDGE_PARENT_NETNS: String(fs.statSync('/proc/self/ns/net').ino) }),
   },
 ];
 
@@ -121,6 +204,39 @@ VARIANTS.push(
   { name: 'ia32', about: 'a 32-bit (i386) process on this x86-64 kernel, socket(2) #359 through the compat entry (static probe)', wrapper: [], unavailable: ia32Unavailable },
   { name: 'ia32-socketcall', about: 'a 32-bit (i386) process, socketcall(SYS_SOCKET) #102 through __ia32_compat_sys_socketcall (static probe)', wrapper: [], unavailable: ia32Unavailable },
 );
+
+/** Named groups of variants for --variants. */
+export const VARIANT_GROUPS: Record<string, string[]> = {
+  namespaces: ['userns-nomap', 'userns-partial', 'userns-uidonly', 'userns-setgroups-deny', 'unpriv-userns', 'unpriv-userns-net', 'ambient-netraw', 'netns-sysctl'],
+};
+
+/** The sysctls netns-sysctl sets inside its own network namespace, and to what. */
+export const NETNS_SYSCTLS: Array<[string, string]> = [
+  ['/proc/sys/net/ipv4/ping_group_range', '0\t2147483647'],
+  ['/proc/sys/net/mptcp/enabled', '0'],
+];
+
+/**
+ * netns-sysctl's worker: write NETNS_SYSCTLS, but only after proving it runs in a network
+ * namespace other than its parent's (so nothing of the host's changes). Throws otherwise.
+ */
+export function setNetnsSysctls(): string[] {
+  const parent = process.env.SOCKBRIDGE_PARENT_NETNS;
+  const mine = fs.statSync('/proc/self/ns/net').ino;
+  if (!parent || !/^\d+$/.test(parent) || Number(parent) === mine) {
+    throw new Error(`netns-sysctl: refusing to write sysctls: this worker's network namespace (inode ${mine}) is not a new one (parent's: ${parent ?? 'not given'})`);
+  }
+  const done: string[] = [];
+  for (const [file, value] of NETNS_SYSCTLS) {
+    try {
+      fs.writeFileSync(file, value + '\n');
+      done.push(`${file} = ${value.replace('\t', ' ')}`);
+    } catch (e) {
+      done.push(`${file}: not set (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  return done;
+}
 
 export function variantByName(name: string): VariantSpec | undefined {
   if (name.startsWith('seccomp:') && name.length > 8) {
@@ -169,7 +285,7 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): 
   const argv = [...v.wrapper, process.execPath, bin, 'sweep', '--worker', v.name, ...args];
   const [cmd, ...rest] = argv;
   const resolved = cmd === process.execPath ? cmd : which(cmd) ?? cmd;
-  const child = spawn(resolved, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(resolved, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: v.env ? { ...process.env, ...v.env() } : process.env });
   let buf = '';
   const router = h.onBytes ? new WorkerStdout(h.onLine, h.onBytes) : null;
   if (router) {
