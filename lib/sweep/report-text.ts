@@ -31,7 +31,7 @@ export const VERDICT_KINDS: Record<string, KindInfo> = {
   MATCH: { label: 'agree', tone: 'good', mark: '=', about: 'every compared field agrees' },
   MISMATCH: { label: 'disagree', tone: 'bad', mark: '✗', about: 'the model and the kernel disagree' },
   DEPARTURE: { label: 'departure', tone: 'bad', mark: '≠', about: 'an emulator answered differently from the model proven for that ABI' },
-  EXPLAINED: { label: 'explained', tone: 'warn', mark: '~', about: 'the roads part where a policy the model cannot see decides (seccomp, an LSM)' },
+  EXPLAINED: { label: 'explained', tone: 'warn', mark: '~', about: 'the kernel refused where a named policy (a seccomp filter, an LSM profile or BPF program) could have decided that very call' },
   UNSUPPORTED: { label: 'unsupported', tone: 'warn', mark: '?', about: 'the profile lacks a fact the path needs; the kernel gave one of the possible results' },
 };
 
@@ -348,6 +348,7 @@ function groupLines(g: DisagreementGroup, screen: Screen, full: boolean): string
   }
   if (s) lines.push(...wrap(`  deciding step: ${s.fn}: ${s.what}${s.fact ? ` [${s.fact.name} = ${s.fact.value}, from ${s.fact.source}]` : ''}`, screen, 6));
   if (v.reason) lines.push(...wrap(`  ${v.reason}`, screen, 4));
+  for (const e of v.evidence ?? []) lines.push(...wrap(`  evidence: [${e.policy}] ${e.name}: ${e.detail} (from ${e.source})`, screen, 6));
   return lines;
 }
 
@@ -421,7 +422,7 @@ export function finalLine(tallies: VariantTally[], style: TextStyle): string {
   const where = `${tallies.length} variant${tallies.length === 1 ? '' : 's'}`;
   if (others.length) {
     const bads = others.filter(([k]) => kindInfo(k).tone === 'bad');
-    const text = `no mismatch in ${where}; ${others.map(([k, x]) => `${x} ${kindInfo(k).label}`).join(', ')}`;
+    const text = `no mismatch in ${where}; ${others.map(([k, x]) => `${x} ${kindInfo(k).label}`).join(', ')}${bads.length ? '' : ' (exit 4: not every case is a MATCH)'}`;
     return bads.length ? red(style, text) : yellow(style, text);
   }
   return green(style, `every case agrees in ${where}`);
