@@ -8,11 +8,21 @@
  */
 import { EACCES } from '../../../abi/errno';
 import type { Run } from '../../ctx';
+import { BROKEN_RULES } from '../../testhooks';
 
 const ALL: [number, number] = [0, 4294967294];
 const NONE: [number, number] = [1, 0];
 
 export function pingInitSock(run: Run): number {
+  const r = pingDecide(run);
+  if (!BROKEN_RULES.has('ping_init_sock')) return r;
+  // SOCKBRIDGE_TEST_BREAK_RULE=ping_init_sock (lib/kernel/testhooks.ts): the model made wrong on purpose.
+  if (r === 0) return run.fail('ping_init_sock', run.tracing ? 'TEST HOOK ping_init_sock: the allowed call is turned into EACCES' : '', EACCES);
+  if (run.tracing) run.step({ fn: 'ping_init_sock', what: 'TEST HOOK ping_init_sock: the refused call is turned into a success', outcome: 'pass' });
+  return 0;
+}
+
+function pingDecide(run: Run): number {
   const through = run.state.pingUserns;
   if (through) {
     // A range end, the egid or a group was shown as the overflow gid: decide on what the gid_map
