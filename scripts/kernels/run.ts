@@ -44,12 +44,13 @@ import { flavourName } from './apt';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
- * Extra kernel command line. lsm=: only LSMs without socket_create policy hooks. Debian's kernels
- * enable AppArmor, TOMOYO, Landlock and BPF-LSM; with no policy loaded none of them refuses a
- * socket, but the bridge (rightly) cannot know that and would call every divergence EXPLAINED.
- * Without them a divergence can only be a MISMATCH.
+ * Extra kernel command line: none. The guests boot with their distribution's LSMs (Debian's
+ * CONFIG_LSM: AppArmor, Landlock, TOMOYO, BPF, ...), as a user's host does. The host profile's LSM
+ * evidence says that none of them has a policy that could refuse socket() there (the guest's init
+ * is unconfined, no BPF program is attached, Landlock's ABI has no socket right), so a divergence
+ * is still a MISMATCH - an LSM that is merely active explains nothing (lib/bridge/align.ts).
  */
-export const GUEST_APPEND = 'lsm=capability,lockdown,yama';
+export const GUEST_APPEND = '';
 
 interface Options {
   kernels: KernelSpec[];
