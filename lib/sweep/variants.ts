@@ -127,6 +127,7 @@ export const VARIANTS: VariantSpec[] = [
     about: 'a new user namespace mapping only id 1000 inside to this user (unshare -U --map-user=1000 --map-group=1000): other ids show as overflow',
     wrapper: ['unshare', '--user', '--map-user=1000', '--map-group=1000', '--'],
     unavailable: usernsUnavailable,
+    optIn: true,
   },
   {
     name: 'userns-uidonly',
@@ -161,6 +162,7 @@ export const VARIANTS: VariantSpec[] = [
     about: 'uid 65534 holding CAP_NET_RAW as its one ambient capability (setpriv --inh-caps=-all,+net_raw --ambient-caps=+net_raw)',
     wrapper: [...AS_NOBODY, '--inh-caps=-all,+net_raw', '--ambient-caps=+net_raw', '--'],
     unavailable: () => needs(true, 'setpriv')() ?? unreadableByOthers(PKG),
+    optIn: true,
   },
   {
     name: 'netns-sysctl',
@@ -168,6 +170,7 @@ export const VARIANTS: VariantSpec[] = [
     wrapper: ['unshare', '--net', '--'],
     unavailable: needs(true, 'unshare'),
     env: () => ({ SOCKBRIDGE_PARENT_NETNS: String(fs.statSync('/proc/self/ns/net').ino) }),
+    optIn: true,
   },
 ];
 
