@@ -162,7 +162,8 @@ export function landlockEvidence(inp: LsmInputs): LsmEvidence {
     scoped: (r.scopedMask ?? 0) & ~LANDLOCK_KNOWN.scoped,
   };
   const tailKnown = r.beyondErrno !== E2BIG;
-  const rights = `ABI ${r.abi}: handled_access_fs ${hex(r.fsMask ?? 0)}, handled_access_net ${hex(r.netMask ?? 0)} (BIND_TCP, CONNECT_TCP), scoped ${hex(r.scopedMask ?? 0)} (ABSTRACT_UNIX_SOCKET, SIGNAL); ` +
+  const named = (mask: number, names: string[]) => { const n = names.filter((_, i) => (mask >> i) & 1); return n.length ? ` (${n.join(', ')})` : ''; };
+  const rights = `ABI ${r.abi}: handled_access_fs ${hex(r.fsMask ?? 0)}, handled_access_net ${hex(r.netMask ?? 0)}${named(r.netMask ?? 0, ['BIND_TCP', 'CONNECT_TCP'])}, scoped ${hex(r.scopedMask ?? 0)}${named(r.scopedMask ?? 0, ['ABSTRACT_UNIX_SOCKET', 'SIGNAL'])}; ` +
     (tailKnown ? `a field after scoped is accepted (errno ${r.beyondErrno})` : 'nothing after scoped (a 32-byte attr gets E2BIG)');
   const domain = landlockDomain(inp);
   const unknownRights = tailKnown || extra.fs !== 0 || extra.net !== 0 || extra.scoped !== 0;
