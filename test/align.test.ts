@@ -70,12 +70,20 @@ describe('bridge/align: field by field', () => {
   });
 
   it('a divergence under a named policy that acts at that point is EXPLAINED with its evidence, never a MATCH', () => {
-    const fail: Prediction = { case: c, result: { errno: 97 }, trace: [], deciding: -1 };
-    const seccomp = { policy: 'seccomp' as const, name: 'seccomp filter (Seccomp: 2)', detail: 'd', source: '/proc/self/status', hooks: ['entry' as const] };
-    const v = alignCase(fail, { case: c, errno: 13, fd: -1 }, { ...env, policies: [seccomp] });
+    const through: Prediction = { case: c, result: { errno: 97 }, trace: [{ fn: 'security_socket_create', what: 'LSM hook', outcome: 'info' }, { fn: 'unix_create', what: 'x', outcome: 'fail', errno: 97 }], deciding: 1 };
+    const aa = { policy: 'apparmor' as const, name: 'AppArmor profile p (enforce)', detail: 'd', source: '/proc/self/attr/apparmor/current', hooks: ['socket_create' as const] };
+    const v = alignCase(through, { case: c, errno: 13, fd: -1 }, { ...env, policies: [aa] });
     assert.equal(v.kind, 'EXPLAINED');
-    assert.match(v.reason ?? '', /seccomp/);
-    assert.deepEqual(v.evidence, [{ policy: 'seccomp', name: 'seccomp filter (Seccomp: 2)', detail: 'd', source: '/proc/self/status' }]);
+    assert.match(v.reason ?? '', /AppArmor profile p/);
+    assert.deepEqual(v.evidence, [{ policy: 'apparmor', name: 'AppArmor profile p (enforce)', detail: 'd', source: '/proc/self/attr/apparmor/current' }]);
+    assert.equal(alignCase(through, { case: c, errno: 38, fd: -1, signal: { signal: 31, fatal: false } } as Observation, { ...env, policies: [aa] }).kind, 'MISMATCH', 'an LSM never sends SIGSYS');
+  });
+
+  it('seccomp is never a policy that explains: the model runs the filters (issue 11), so Seccomp: 2 gives no candidate', () => {
+    const p = structuredClone(profile);
+    p.security.seccomp = { value: 2, source: '/proc/self/status' };
+    p.security.lsmEvidence = { value: [], source: 'test' };
+    assert.deepEqual(alignEnvFromProfile(p).policies, []);
   });
 
   it('an LSM hook explains only the calls whose path reaches it, only refusals, only its families', () => {

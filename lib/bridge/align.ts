@@ -24,7 +24,8 @@ export const SOCKET_FIELDS = [
 
 /**
  * A policy that could refuse socket() for this process, by name, and where in the call it acts:
- * 'entry' (seccomp, before every check of __sys_socket), 'socket_create' (security_socket_create,
+ * 'entry' (before every check of __sys_socket; seccomp acts there, but the model runs its filters,
+ * so no candidate comes from it), 'socket_create' (security_socket_create,
  * after the family and type range checks of __sock_create) or 'socket_post_create' (after the
  * family's create succeeded).
  */

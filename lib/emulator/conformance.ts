@@ -240,8 +240,8 @@ export async function runEmulated(cases: readonly SocketCase[], opts: EmulatedSw
   const routeArg = opts.route !== 'socket' ? ` --route ${opts.route}` : '';
   alignRun(run, model, opts.profile, (v, i) => {
     let key: string | null = null;
-    // align calls a divergence EXPLAINED when this host runs a policy the model cannot see
-    // (seccomp, LSMs with socket hooks). When the control made the same call on this kernel
+    // align calls a divergence EXPLAINED when a named policy of this host (its LSM evidence)
+    // could have refused the call. When the control made the same call on this kernel
     // and got the model's answer, the policy did not refuse it: the divergence is the emulator's.
     const policyOnly = v.kind === 'EXPLAINED' && control.ran && !controlBad.has(i);
     if (v.kind === 'MISMATCH' || policyOnly) {
