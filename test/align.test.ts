@@ -2,6 +2,7 @@ import { strict as assert } from 'assert';
 import * as path from 'path';
 import { alignCase, alignEnvFromProfile, type AlignEnv } from '../lib/bridge/align';
 import { loadProfile } from '../lib/host';
+import { exitForCounts, exitForKind } from '../lib/cli/exit';
 import type { Observation, Prediction } from '../lib/types';
 
 const env: AlignEnv = { fsuid: 0, fsgid: 0, policies: [], checked: null };
@@ -84,6 +85,15 @@ describe('bridge/align: field by field', () => {
     p.security.seccomp = { value: 2, source: '/proc/self/status' };
     p.security.lsmEvidence = { value: [], source: 'test' };
     assert.deepEqual(alignEnvFromProfile(p).policies, []);
+  });
+
+  it('exit codes: MISMATCH 1, then DEPARTURE 5, then EXPLAINED or UNSUPPORTED 4, else 0', () => {
+    assert.equal(exitForCounts({ MATCH: 9 }), 0);
+    assert.equal(exitForCounts({ MATCH: 9, UNSUPPORTED: 1 }), 4);
+    assert.equal(exitForCounts({ MATCH: 9, EXPLAINED: 1 }), 4);
+    assert.equal(exitForCounts({ DEPARTURE: 1, UNSUPPORTED: 1 }), 5);
+    assert.equal(exitForCounts({ MISMATCH: 1, DEPARTURE: 1, EXPLAINED: 1 }), 1);
+    assert.deepEqual((['MATCH', 'MISMATCH', 'UNSUPPORTED', 'EXPLAINED', 'DEPARTURE'] as const).map(exitForKind), [0, 1, 4, 4, 5]);
   });
 
   it('an LSM hook explains only the calls whose path reaches it, only refusals, only its families', () => {

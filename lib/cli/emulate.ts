@@ -19,9 +19,7 @@ import { flag, opt, choiceOpt, UsageError, type Parsed } from './args';
 import { EnvironmentError, requireProcfs, type Io } from './main';
 import { parseCase, styleFor, traceTable } from './explain';
 import { buildPlan, openOut } from './sweep';
-
-/** Exit status when the emulator departs from Linux (README exit codes). */
-export const EXIT_DEPARTURE = 5;
+import { exitForCounts, exitForKind } from './exit';
 
 /** The emulator named by --emulator, found on this machine, and the route; usage and machine errors as the CLI wants them. */
 export function resolveEmulator(p: Parsed): { found: FoundEmulator; route: EntryRoute } {
@@ -106,17 +104,12 @@ export async function runEmulatedSweep(p: Parsed, io: Io): Promise<number> {
     process.off('SIGTERM', onSignal);
     out.close();
   }
-  return exitFor(outcome.totals.MISMATCH, outcome.totals.DEPARTURE);
+  return exitForCounts(outcome.totals);
 }
 
 function conformanceVerdictSummary(o: EmulatedOutcome): string {
   const t = o.totals;
   return `[${o.emulator}] ${t.total} cases: ${t.MATCH} conform, ${t.DEPARTURE} departures in ${o.classes.length} classes, ${t.MISMATCH} model mismatches; oracle ${o.proof.proven ? 'proven' : 'unproven'} for ${o.abi}`;
-}
-
-function exitFor(mismatch: number, departure: number): number {
-  if (mismatch) return 1;
-  return departure ? EXIT_DEPARTURE : 0;
 }
 
 /** A jsonl case line of an emulated sweep: the sweep's case record plus the departure class. */
@@ -171,7 +164,7 @@ export async function runEmulatedCompare(pos: string[], p: Parsed, io: Io): Prom
   const r = await runOne(pos, 'compare', p);
   const { c, abi } = r;
   const v = r.verdict;
-  const exit = exitFor(v.kind === 'MISMATCH' ? 1 : 0, v.kind === 'DEPARTURE' ? 1 : 0);
+  const exit = exitForKind(v.kind);
   if (flag(p, 'json')) {
     io.out(JSON.stringify({ case: c, emulator: r.found.spec.name, verdict: v.kind, fields: v.fields, diffs: v.diffs, reason: v.reason ?? null, prediction: v.prediction, observation: v.observation, proof: r.outcome.proof, control: r.outcome.control, departure: r.outcome.classes[0] ?? null }, null, 2) + '\n');
     return exit;
@@ -215,7 +208,7 @@ export async function runEmulatedExplain(pos: string[], p: Parsed, io: Io): Prom
   const r = await runOne(pos, 'explain', p);
   const { c, abi } = r;
   const v = r.verdict;
-  const exit = exitFor(v.kind === 'MISMATCH' ? 1 : 0, v.kind === 'DEPARTURE' ? 1 : 0);
+  const exit = exitForKind(v.kind);
   if (flag(p, 'json')) {
     io.out(JSON.stringify({ case: c, emulator: r.found.spec.name, prediction: v.prediction, observation: v.observation, verdict: v.kind, proof: r.outcome.proof, control: r.outcome.control }, null, 2) + '\n');
     return exit;
