@@ -100,6 +100,23 @@ describe('cli: compare', function () {
   });
 });
 
+describe('cli: sweep --list-variants', function () {
+  it('lists every variant, the parametric ones and the groups, one line each, and every name is one --variants takes', () => {
+    const r = run(['sweep', '--list-variants']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split('\n');
+    const names = lines.map((l) => l.split(/\s+/)[0]);
+    for (const n of ['self', 'nobody', 'userns-nomap', 'userns-partial', 'userns-uidonly', 'userns-setgroups-deny', 'unpriv-userns', 'unpriv-userns-net', 'ambient-netraw', 'netns-sysctl', 'rlimit=N', 'seccomp:FILE', 'restrict-af:LIST', 'namespaces']) {
+      assert.equal(names.filter((x) => x === n).length, 1, `${n} on one line:\n${r.out}`);
+    }
+    for (const l of lines) assert.match(l, /^\S+\s+(default|opt-in|group)\s+\S/, l);
+    const bad = run(['sweep', '--variants', 'userns-nomapp']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /userns-nomap/);
+    assert.match(bad.err, /seccomp:FILE, restrict-af:LIST/);
+  });
+});
+
 describe('cli: bad input gets a clear error and exit code 2', function () {
   this.timeout(60_000);
   const cases: Array<[string[], RegExp]> = [

@@ -38,7 +38,7 @@ const OPTS: Record<string, OptionSpec> = {
   protocols: { value: true, arg: 'LIST', help: 'protocols: 0, IPPROTO_*, NETLINK_*, htons(ETH_P_ALL), numbers (default: all those plus -1, 263, 65542)' },
   random: { value: true, arg: 'N', help: 'instead of the matrix, N seeded random cases (int32 extremes included)' },
   seed: { value: true, arg: 'S', help: 'seed for --random (default 1)' },
-  variants: { value: true, arg: 'LIST', help: `who and where: ${VARIANTS.map((v) => v.name).join(', ')}, rlimit=N, all (default: every variant not marked opt-in that this host can run), or the group ${Object.keys(VARIANT_GROUPS).join(', ')}` },
+  variants: { value: true, arg: 'LIST', help: `who and where: ${VARIANTS.map((v) => v.name).join(', ')}, rlimit=N, seccomp:FILE, restrict-af:LIST, all (default: every variant not marked opt-in that this host can run), or the group ${Object.keys(VARIANT_GROUPS).join(', ')}` },
   'list-variants': { value: false, help: 'list the variants, one line each (default or opt-in, whether this host can run it), and exit' },
   format: { value: true, arg: 'FMT', help: 'text (default), jsonl, junit or html' },
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
@@ -237,6 +237,8 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
       io.out(`${v.name.padEnd(w)}  ${v.optIn ? 'opt-in ' : 'default'}  ${v.about}${why ? ` [cannot run here: ${why}]` : ''}\n`);
     }
     io.out(`${'rlimit=N'.padEnd(w)}  opt-in   RLIMIT_NOFILE soft limit N\n`);
+    io.out(`${'seccomp:FILE'.padEnd(w)}  opt-in   the seccomp filter of an OCI profile (Docker, containerd, Podman JSON) installed in the worker as runc installs it (--seccomp FILE)\n`);
+    io.out(`${'restrict-af:LIST'.padEnd(w)}  opt-in   systemd's RestrictAddressFamilies=LIST (e.g. AF_INET+AF_UNIX) installed in the worker as systemd does (--restrict-address-families LIST)\n`);
     for (const [g, names] of Object.entries(VARIANT_GROUPS)) io.out(`${g.padEnd(w)}  group    ${names.join(', ')}\n`);
     return 0;
   }
