@@ -195,8 +195,12 @@ describe('diff: the command on real reports', function () {
     const h = cli(['diff', report, cloud, '--format', 'html', '--out', path.join(dir, 'd.html')]);
     assert.equal(h.code, 1, h.err);
     const html = fs.readFileSync(path.join(dir, 'd.html'), 'utf8');
-    assert.match(html, /<table class="hosts">/);
-    assert.equal((html.match(/<tr class="case"/g) ?? []).length, Math.min(cases.length, 50 * lines.filter((l) => l.kind === 'group').length));
+    // The sweep's html report: the differences first, a group per diff group with its cases (50 at the most), then a tab per host.
+    assert.match(html, /<table class="t hosts">/);
+    const groups = lines.filter((l) => l.kind === 'group');
+    assert.equal((html.match(/<div class="dgroup"/g) ?? []).length, groups.length);
+    assert.equal((html.match(/<tr class="case"/g) ?? []).length, groups.reduce((n, g) => n + Math.min(g.cases, 50), 0));
+    assert.equal((html.match(/<table class="grid">/g) ?? []).length, 2, 'a grid for each of the two hosts');
   });
 
   it('a fleet: three inputs side by side, one column each', () => {

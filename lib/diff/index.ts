@@ -17,11 +17,11 @@
  * it did, from each host's profile.
  */
 import type { HostProfile, Prediction, SocketCase, Step } from '../types';
-import { KernelModel } from '../kernel';
 import { parseProfile } from '../host/profile-io';
 import { resolveAlias } from '../host/modalias';
 import { callName, domainName, errnoName } from '../abi/names';
 import { afMax, ipprotoMax, parseRelease } from '../kernel/release';
+import { replayCases, type CaseLine as ReportLine } from '../sweep/report-read';
 
 /** What is visible about one call's outcome: the result, and the facts of a new socket. */
 export interface Outcome {
@@ -59,6 +59,8 @@ export interface Column {
   notMatching: Set<string>;
   /** The report did not complete (interrupted). */
   incomplete?: boolean;
+  /** A report's case lines as written, in order (the html report draws each host's grid from them). */
+  lines?: ReportLine[];
 }
 
 export const caseKey = (c: SocketCase): string => `${c.domain},${c.type},${c.protocol}`;
@@ -147,7 +149,7 @@ function columnsFromReport(text: string, source: string, sibling?: (variant: str
   const col = (variant: string): Column => {
     let c = byVariant.get(variant);
     if (!c) {
-      c = { label: '', source, kind: 'report', variant, flavour: '', batch: 2048, cases: [], outcomes: [], notMatching: new Set() };
+      c = { label: '', source, kind: 'report', variant, flavour: '', batch: 2048, cases: [], outcomes: [], notMatching: new Set(), lines: [] };
       byVariant.set(variant, c);
     }
     return c;
@@ -171,6 +173,7 @@ function columnsFromReport(text: string, source: string, sibling?: (variant: str
       const sc = { domain: r.domain, type: r.type, protocol: r.protocol };
       c.cases.push(sc);
       c.outcomes.push(outcomeOfObserved(r.observed));
+      c.lines!.push(rec as unknown as ReportLine);
       if (r.verdict !== undefined && r.verdict !== 'MATCH') c.notMatching.add(caseKey(sc));
     } else if (rec.kind === 'header') {
       header = rec;
@@ -291,16 +294,11 @@ function differingFields(outs: Outcome[]): string[] {
 function replay(col: Column, want: Set<string>, predictAll: boolean): Map<string, Prediction> {
   const out = new Map<string, Prediction>();
   if (!col.profile) return out;
-  const model = new KernelModel(col.profile, { trace: true });
-  const start = col.profile.limits.openFds.value ?? [0, 1, 2];
-  for (let i = 0; i < col.cases.length; i++) {
-    if (i % col.batch === 0) model.setOpenFds(start);
-    const c = col.cases[i];
-    const p = model.predict(c, { keepFd: true });
+  replayCases(col.profile, col.cases, col.batch, (i, p) => {
     if (predictAll) col.outcomes[i] = outcomeOfPrediction(p);
-    const k = caseKey(c);
+    const k = caseKey(col.cases[i]);
     if (want.has(k)) out.set(k, p);
-  }
+  });
   return out;
 }
 

@@ -1,9 +1,14 @@
 /**
  * The diff's reports: text for a terminal, JSON Lines for machines (`sockbridge.diff/1`), and one
- * self-contained HTML page with the hosts side by side. The side-by-side host table is shared
- * with test:kernels' summary (scripts/kernels/summary.ts), so both show hosts the same way.
+ * self-contained HTML page - the sweep's html report (lib/sweep/report-html) with the differences
+ * as its first tab and a grid per host. The side-by-side host table is shared with test:kernels'
+ * summary (scripts/kernels/summary.ts), so both show hosts the same way.
  */
 import type { Column, DiffCase, DiffGroup, DiffResult, Side } from './index';
+import { esc, htmlSweepReport, type CellLink, type HtmlTab } from '../sweep/report-html';
+import { newTally, type VariantTally } from '../sweep/tally';
+import { tallyFromModel, tallyFromReport } from '../sweep/report-read';
+import { SOCK_TYPE_MASK } from '../abi/constants';
 
 export const DIFF_SCHEMA = 'sockbridge.diff/1';
 
@@ -113,40 +118,116 @@ function caseRecord(c: DiffCase): Record<string, unknown> {
   };
 }
 
-const esc = (s: string): string => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch]!));
+// ---------------------------------------------------------------------------
+// html: the sweep's report (lib/sweep/report-html), with the differences as its first tab
+// ---------------------------------------------------------------------------
 
-/** One page: the hosts as columns, then per group its steps side by side and its cases. */
-export function renderDiffHtml(r: DiffResult, title = 'sockbridge diff'): string {
-  const head = `<tr><th></th>${r.columns.map((c) => `<th>${esc(c.label)}</th>`).join('')}</tr>`;
-  const hostRows = HOST_ROWS.map(([n, f]) => `<tr><th>${esc(n)}</th>${r.columns.map((c) => `<td>${esc(f(c))}</td>`).join('')}</tr>`).join('\n');
-  const body: string[] = [];
-  for (const g of r.groups) {
-    const cells = (vals: string[], cls = ''): string => r.columns.map((_, ci) => {
-      const i = g.columns.indexOf(ci);
-      return i < 0 ? '<td class="none"></td>' : `<td class="${cls}">${esc(vals[i])}</td>`;
-    }).join('');
-    body.push(`<tr class="group" data-group="${g.id}" data-family="${g.family}" data-cause="${esc(g.causeKinds.join(','))}"><th>${esc(g.familyName)}${g.variant !== '*' ? ` [${esc(g.variant)}]` : ''}: ${g.cases} case${g.cases === 1 ? '' : 's'}<br><small>${esc(causeText(g, r.columns, g.columns))}</small></th>${cells(g.sides.map(stepText), 'step')}</tr>`);
-    for (const c of r.cases.filter((x) => x.group === g.id).slice(0, 50)) {
-      body.push(`<tr class="case" data-group="${g.id}"><th class="call">${esc(c.call)}</th>${cells(c.sides.map((s) => s.result), 'result')}</tr>`);
+/** "6.12.118+deb13-cloud-amd64 · cloud · x86_64": the kernel, its flavour and architecture. */
+export function hostName(c: Column): string {
+  return [c.node, c.release ?? (c.kind === 'profile' ? `profile ${c.source}` : c.source), c.flavour, c.machine].filter(Boolean).join(' · ');
+}
+
+export interface DiffTabOptions {
+  /** Prefix of the tabs' keys, so that several diffs can share one page (test:kernels: root and user). */
+  key?: string;
+  /** The differences tab's label (default "differences"). */
+  label?: string;
+  /** A column's group (its host) and label (its variant) in the tab bar. */
+  group?: (c: Column, i: number) => string;
+  tabLabel?: (c: Column) => string;
+  /** Cases listed per group in the differences tab (the rest are counted; every case is in the jsonl). */
+  limit?: number;
+}
+
+/** A column's grid: a report's own verdicts (traces replayed on its profile), or a profile's predictions. */
+export function columnTally(c: Column): VariantTally {
+  if (c.kind === 'report' && c.lines) {
+    return tallyFromReport({ variant: c.variant, lines: c.lines, profile: c.profile, batch: c.batch, completed: !c.incomplete });
+  }
+  if (c.profile) return tallyFromModel(c.variant === '*' ? 'model' : c.variant, c.profile, c.cases, c.batch);
+  const t = newTally(c.variant);
+  t.completed = !c.incomplete;
+  return t;
+}
+
+/**
+ * The tabs of a diff: first the differences (grouped as the text groups them: per variant, per
+ * family, per the step where each host's path parts, each group with its parting and deciding
+ * steps on every side and a link to that host's cell), then a grid per column (host and variant).
+ */
+export function diffHtmlTabs(r: DiffResult, opts: DiffTabOptions = {}): HtmlTab[] {
+  const k = opts.key ?? '';
+  const colKey = (i: number) => `${k}col${i}`;
+  const names = r.columns.map(hostName);
+  const group = opts.group ?? ((c: Column, i: number) => (names.filter((n) => n === names[i]).length > 1 && r.columns.some((o, j) => names[j] === names[i] && o.source !== c.source) ? `${names[i]} · ${c.source}` : names[i]));
+  const tabLabel = opts.tabLabel ?? ((c: Column) => (c.variant === '*' ? 'model' : c.variant) + (c.kind === 'profile' ? ' (model)' : ''));
+  const limit = opts.limit ?? 50;
+  const used = new Set(r.sets.flatMap((s) => s.columns));
+  const differences: HtmlTab = {
+    label: opts.label ?? 'differences',
+    key: `${k}differences`,
+    badge: r.cases.length ? { text: String(r.cases.length), tone: 'bad' } : { text: '✓', tone: 'good' },
+    html: (cell) => diffSection(r, cell, colKey, limit),
+  };
+  const grids: HtmlTab[] = r.columns.map((c, i) => ({ c, i })).filter(({ i }) => used.has(i)).map(({ c, i }) => ({
+    label: tabLabel(c),
+    group: group(c, i),
+    key: colKey(i),
+    about: c.kind === 'report'
+      ? `${c.source}: the kernel's answers and verdicts as the report has them${c.profile ? '; each example\'s path is the model replayed on the report\'s own profile' : ''}`
+      : `the model on the host profile ${c.source}: no kernel was asked`,
+    tally: columnTally(c),
+  }));
+  // Each host's tabs together, hosts in the order of the inputs.
+  const order = [...new Set(grids.map((t) => t.group))];
+  return [differences, ...grids.map((t, i) => ({ t, i })).sort((a, b) => order.indexOf(a.t.group) - order.indexOf(b.t.group) || a.i - b.i).map((x) => x.t)];
+}
+
+function sideRow(r: DiffResult, side: Side, ci: number, href: string | undefined): string {
+  const c = r.columns[ci];
+  const st = side.step;
+  const where = side.unknown ? `<small>not known: ${esc(side.unknown)}</small>`
+    : st ? `<b>${esc(st.fn)}</b>: ${esc(st.what)}${st.fact ? `<br><small>host fact <b>${esc(st.fact.name)}</b> = <code>${esc(st.fact.value)}</code></small>` : ''}` : '';
+  const dec = side.deciding ? `<b>${esc(side.deciding.fn)}</b>: ${esc(side.deciding.what)}` : '';
+  return `<tr data-column="${ci}"><th>${esc(c.label)}</th><td class="${side.result === 'fd' ? 'ok' : ''}"><b>${esc(side.result)}</b>${side.modelDisagrees ? '<br><small class="t-bad">the model disagreed with this kernel here</small>' : ''}</td>` +
+    `<td>${where}</td><td>${dec}</td><td class="go">${href ? `<a href="${href}">its cell</a>` : ''}</td></tr>`;
+}
+
+function diffSection(r: DiffResult, cell: CellLink, colKey: (i: number) => string, limit: number): string {
+  const out: string[] = [];
+  const cols = r.columns.filter((_, i) => r.sets.some((s) => s.columns.includes(i)));
+  out.push(`<table class="t hosts"><thead><tr><th></th>${cols.map((c) => `<th>${esc(c.label)}</th>`).join('')}</tr></thead><tbody>` +
+    HOST_ROWS.map(([n, f]) => `<tr><th>${esc(n)}</th>${cols.map((c) => `<td>${esc(f(c))}</td>`).join('')}</tr>`).join('') + '</tbody></table>');
+  for (const s of r.sets) {
+    const n = r.cases.filter((c) => c.variant === s.variant).length;
+    out.push(`<h3 class="set" data-variant="${esc(s.variant)}">${esc(s.variant === '*' ? 'model' : `variant ${s.variant}`)}: ${s.compared} cases in all of ${esc(s.columns.map((i) => r.columns[i].label).join(', '))}` +
+      `${s.onlyInSome ? ` (${s.onlyInSome} more in only some: not compared)` : ''}; ${n ? `<b class="t-bad">${n} differ</b>` : '<b class="t-good">no difference</b>'}</h3>`);
+    let family = -1;
+    for (const g of r.groups.filter((x) => x.variant === s.variant)) {
+      if (g.family !== family) {
+        family = g.family;
+        out.push(`<h3>${esc(g.familyName)} (${g.family})</h3>`);
+      }
+      const cs = r.cases.filter((c) => c.group === g.id);
+      const ex = cs[0];
+      const base = ex.case.type & SOCK_TYPE_MASK;
+      const sides = g.columns.map((ci, i) => sideRow(r, g.sides[i], ci, cell(colKey(ci), ex.case.domain, base))).join('');
+      const rows = cs.slice(0, limit).map((c) => `<tr class="case" data-group="${g.id}"><td class="call">${esc(c.call)}</td>${c.sides.map((x) => `<td>${esc(x.result)}</td>`).join('')}` +
+        `<td>${esc(c.fields.filter((f) => f !== 'result').join(', '))}</td></tr>`).join('');
+      out.push(`<div class="dgroup" data-group="${g.id}" data-family="${g.family}" data-cause="${esc(g.causeKinds.join(','))}">` +
+        `<p><b>${g.cases} case${g.cases === 1 ? '' : 's'}</b>: ${esc(causeText(g, r.columns, g.columns))}</p>` +
+        `<table class="t sides"><thead><tr><th>host</th><th>result</th><th>where its path parts</th><th>deciding step</th><th></th></tr></thead><tbody>${sides}</tbody></table>` +
+        `<details><summary>the ${g.cases === 1 ? 'case' : `${g.cases} cases`}${cs.length > limit ? ` (the first ${limit}; every case is in --format jsonl)` : ''}</summary>` +
+        `<table class="t cases"><thead><tr><th>call</th>${g.columns.map((ci) => `<th>${esc(r.columns[ci].label)}</th>`).join('')}<th>other fields that differ</th></tr></thead><tbody>${rows}</tbody></table></details></div>`);
     }
   }
-  const sets = r.sets.map((s) => `<li>${esc(s.variant === '*' ? 'model' : `variant ${s.variant}`)}: ${s.compared} cases compared${s.onlyInSome ? `, ${s.onlyInSome} in only some inputs` : ''}</li>`).join('');
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin-bottom:1em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-thead th{background:#eee}tr.group th,tr.group td{background:#fdf1d6}td.step{font-size:12px}th.call{font-weight:normal;font-family:monospace;padding-left:2em}
-td.none{background:#f7f7f7}
-</style></head><body>
-<h1>${esc(title)}</h1>
-<ul>${sets}</ul>
-<table class="hosts"><thead>${head}</thead><tbody>${hostRows}</tbody></table>
-<p>${r.cases.length ? `${r.cases.length} cases differ, in ${r.groups.length} groups (family, and the step where each host's path parts).` : 'No difference.'}</p>
-<table class="diff"><thead>${head}</thead><tbody>
-${body.join('\n')}
-</tbody></table>
-${r.notes.length ? `<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
-</body></html>
-`;
+  if (r.notes.length) out.push(`<div class="notes">${r.notes.map((n) => `<p>note: ${esc(n)}</p>`).join('')}</div>`);
+  out.push(`<p>${r.cases.length ? `${r.cases.length} case${r.cases.length === 1 ? '' : 's'} differ, in ${r.groups.length} group${r.groups.length === 1 ? '' : 's'} (family, and the step where each host's path parts).` : 'No difference.'} ` +
+    'Each host has its own tab: the grid of its cases, every cell opening to its outcomes with an example and the model\'s whole path.</p>');
+  return out.join('\n');
+}
+
+/** The diff as one self-contained page: the differences, then a tab per host and variant. */
+export function renderDiffHtml(r: DiffResult, title = 'sockbridge diff'): string {
+  return htmlSweepReport({ title, subtitle: `${r.columns.length} inputs; ${r.sets.reduce((n, s) => n + s.compared, 0)} cases compared`, tabs: diffHtmlTabs(r) });
 }

@@ -23,14 +23,28 @@ import { baseTypeName } from './report';
 import { count, kindInfo, kindsOf, VERDICT_KINDS } from './report-text';
 
 export interface HtmlTab {
-  /** The tab's name: a variant ("nobody"), or "6.1-cloud / root". */
+  /** The tab's name: a variant ("nobody"), or "root" under a kernel's group. */
   label: string;
-  /** Tabs with the same group are shown together under its name (a kernel, a side of a diff). */
+  /** Tabs with the same group are shown together under its name (a kernel, a host of a diff). */
   group?: string;
   /** One line under the tab's totals: what this variant is. */
   about?: string;
-  tally: VariantTally;
+  /** The grid's cases. A tab without one shows `html` instead. */
+  tally?: VariantTally;
+  /**
+   * A tab of its own content instead of a grid (a run's summary, a diff's differences), made once
+   * every grid's panels exist: `cell(key, domain, type)` is the address ("#p12") of the panel of
+   * that cell in the grid tab with that key, so the content can open any host's cell.
+   */
+  html?: (cell: CellLink) => string;
+  /** The name other tabs' content links to this one by (default: group + " " + label). */
+  key?: string;
+  /** For a content tab: a mark beside its label (a count), coloured by its tone. */
+  badge?: { text: string; tone: 'good' | 'bad' | 'warn' };
 }
+
+/** The address of a grid tab's cell panel, or undefined when that tab has no such cell. */
+export type CellLink = (key: string, domain: number, type: number) => string | undefined;
 
 export interface HtmlReportInput {
   title: string;
@@ -47,11 +61,11 @@ export function esc(s: string): string {
 
 const toneClass = (kind: string) => `t-${kindInfo(kind).tone}`;
 
-/** The worst verdict kind in a cell (bad before warn), or null when every case matched. */
+/** The worst verdict kind in a cell (bad before warn), or null when every case matched (or was only predicted). */
 function worstKind(c: CellStats, kinds: string[]): string | null {
   let warn: string | null = null;
   for (const k of kinds) {
-    if (k === 'MATCH' || count(c, k) === 0) continue;
+    if (kindInfo(k).tone === 'good' || count(c, k) === 0) continue;
     if (kindInfo(k).tone === 'bad') return k;
     warn ??= k;
   }
@@ -148,8 +162,9 @@ function panelBody(c: CellStats, kinds: string[]): string {
   }
   const body = outcomes.map((o) => {
     const same = o.kernel === o.model;
+    const answers = (o.kind as string) === 'MODEL' ? `model <b>${esc(o.model)}</b> <small>(no kernel asked)</small>` : same ? `<b>${esc(o.kernel)}</b>` : `kernel <b>${esc(o.kernel)}</b>, model <b>${esc(o.model)}</b>`;
     return `<div class="outcome" data-kind="${esc(o.kind)}" data-kernel="${esc(o.kernel)}" data-model="${esc(o.model)}" data-count="${o.count}" data-index="${o.example.index}">` +
-      `<h3><span class="badge ${toneClass(o.kind)}">${esc(o.kind)}</span> ${same ? `<b>${esc(o.kernel)}</b>` : `kernel <b>${esc(o.kernel)}</b>, model <b>${esc(o.model)}</b>`} <span class="n">×${o.count}</span></h3>` +
+      `<h3><span class="badge ${toneClass(o.kind)}">${esc(o.kind)}</span> ${answers} <span class="n">×${o.count}</span></h3>` +
       exampleHtml(o.example) + '</div>';
   }).join('');
   return head + body;
@@ -192,20 +207,31 @@ ol.steps .f u{background:#c01c28;color:#fff}ol.steps .p u{background:#d6ecd6}ol.
 ol.steps span{display:block;color:#444;font-size:12px;margin-left:.2em}ol.steps span b{font:inherit;font-weight:600;margin:0}ol.steps small{color:#666}
 ol.steps li.d{background:#fff4d6;border-left:3px solid #1a5fb4}ol.steps li.d::marker{content:"→ ";color:#1a5fb4;font-weight:bold}
 .notes{color:#555;font-size:13px}
+table.t{border-collapse:collapse;background:#fff;margin:.4em 0 .9em}table.t th,table.t td{border:1px solid #d0d0d0;padding:2px 8px;text-align:left;vertical-align:top;font-size:13px}
+table.t thead th{background:#eee}table.t td.ok{background:#e3f3e3}table.t td.bad{background:#f9d0d0}table.t td.fail{background:#f5c27a}table.t td.none{background:#f4f4f4}
+.dgroup{border-top:1px solid #ddd;padding:.3em 0 .2em}.dgroup p{margin:.2em 0}.dgroup td small{color:#555}.content h3{margin:.9em 0 .2em;font-size:1.05em}
+details summary{cursor:pointer;color:#1a5fb4}td.go a{white-space:nowrap}table.t td.call{font:12px ui-monospace,monospace}pre{white-space:pre-wrap;font-size:12px}
 `;
 
-/** Grid + panels for any list of tabs (variants, kernels, two sides of a diff). */
+/**
+ * Grid + panels for any list of tabs: a sweep's variants, or several reports at once (a tab per
+ * kernel and variant of test:kernels, per host of a diff), plus tabs of their own content (a
+ * run's summary, a diff's differences) that can open any grid's cells.
+ */
 export function htmlSweepReport(input: HtmlReportInput): string {
-  const tallies = input.tabs.map((t) => t.tally);
+  const tallies = input.tabs.flatMap((t) => (t.tally ? [t.tally] : []));
   const kinds = kindsOf(tallies);
+  const keyOf = (tab: HtmlTab) => tab.key ?? (tab.group ? `${tab.group} ${tab.label}` : tab.label);
   // Panels: one per distinct (cell, content); tabs whose cell reads the same share it.
   const panels = new Map<string, { id: string; domain: number; type: number; tabs: string[]; body: string }>();
+  const cellPanel = new Map<string, string>();
   const panelOf = (tab: HtmlTab, domain: number, type: number, c: CellStats): string => {
     const body = panelBody(c, kinds);
     const key = `${domain}/${type}/${body}`;
     let p = panels.get(key);
     if (!p) { p = { id: `p${panels.size + 1}`, domain, type, tabs: [], body }; panels.set(key, p); }
     p.tabs.push(tab.group ? `${tab.group} ${tab.label}` : tab.label);
+    cellPanel.set(`${keyOf(tab)}\u0001${domain}/${type}`, p.id);
     return p.id;
   };
 
@@ -213,16 +239,26 @@ export function htmlSweepReport(input: HtmlReportInput): string {
   const labels: string[] = [];
   const sections: string[] = [];
   const css: string[] = [];
+  const content: Array<{ at: number; tab: HtmlTab; ti: number }> = [];
   let lastGroup: string | undefined;
   input.tabs.forEach((tab, ti) => {
     const t = tab.tally;
-    const bad = kinds.filter((k) => kindInfo(k).tone !== 'good' && count(t.totals, k) > 0);
     radios.push(`<input type="radio" name="tab" class="tabr" id="tab${ti}"${ti === 0 ? ' checked' : ''}>`);
     if (tab.group !== undefined && tab.group !== lastGroup) labels.push(`<span class="grp">${esc(tab.group)}</span>`);
     lastGroup = tab.group;
-    const mark = !t.completed ? '<b class="t-bad">incomplete</b>' : bad.length ? bad.map((k) => `<b class="${toneClass(k)}">${count(t.totals, k)}</b>`).join(' ') : '<b class="t-good">✓</b>';
-    labels.push(`<label for="tab${ti}" data-tab="${esc(tab.label)}">${esc(tab.label)} ${mark}</label>`);
+    const bad = t ? kinds.filter((k) => kindInfo(k).tone !== 'good' && count(t.totals, k) > 0) : [];
+    const mark = !t ? (tab.badge ? `<b class="t-${tab.badge.tone}">${esc(tab.badge.text)}</b>` : '')
+      : !t.completed ? '<b class="t-bad">incomplete</b>' : bad.length ? bad.map((k) => `<b class="${toneClass(k)}">${count(t.totals, k)}</b>`).join(' ') : '<b class="t-good">✓</b>';
+    const data = `data-tab="${esc(tab.label)}" data-key="${esc(keyOf(tab))}"${tab.group !== undefined ? ` data-group="${esc(tab.group)}"` : ''}`;
+    labels.push(`<label for="tab${ti}" ${data}>${esc(tab.label)}${mark ? ` ${mark}` : ''}</label>`);
     css.push(`#tab${ti}:checked~main #tp${ti}{display:block}#tab${ti}:checked~nav label[for=tab${ti}]{background:#fff;font-weight:600;border-color:#999;position:relative;top:1px}`);
+    const title = esc(tab.group ? `${tab.group} · ${tab.label}` : tab.label);
+    if (!t) {
+      // Filled in below, once every grid's panels are known.
+      content.push({ at: sections.length, tab, ti });
+      sections.push('');
+      return;
+    }
 
     const domains = [...t.cells.keys()].sort((a, b) => a - b);
     const types = [...new Set(domains.flatMap((d) => [...t.cells.get(d)!.keys()]))].sort((a, b) => a - b);
@@ -242,13 +278,24 @@ export function htmlSweepReport(input: HtmlReportInput): string {
       return `<tr data-domain="${d}"><th class="fam">${d} ${esc(domainName(d))}</th>${tds}</tr>`;
     }).join('\n');
     const x = t.totals;
-    const counts = kinds.filter((k) => k === 'MATCH' || k === 'MISMATCH' || count(x, k) > 0)
-      .map((k) => k === 'MISMATCH' ? `<b class="${x.MISMATCH ? 't-bad' : 't-good'}">${x.MISMATCH} mismatch</b>` : `${count(x, k)} ${k === 'MATCH' ? 'match' : esc(kindInfo(k).label)}`).join(', ');
-    sections.push(`<section class="tab variant" id="tp${ti}" data-variant="${esc(t.variant)}"><h2>${esc(tab.group ? `${tab.group} · ${tab.label}` : tab.label)}</h2>
+    const counts = count(x, 'MODEL') === x.total && x.total > 0
+      ? 'predicted by the model, no kernel asked'
+      : kinds.filter((k) => k === 'MATCH' || k === 'MISMATCH' || count(x, k) > 0)
+        .map((k) => k === 'MISMATCH' ? `<b class="${x.MISMATCH ? 't-bad' : 't-good'}">${x.MISMATCH} mismatch</b>` : `${count(x, k)} ${k === 'MATCH' ? 'match' : esc(kindInfo(k).label)}`).join(', ');
+    sections.push(`<section class="tab variant" id="tp${ti}" data-variant="${esc(t.variant)}" ${data}><h2>${title}</h2>
 <p>${x.total} cases: ${counts}${t.completed ? '' : ' — <b class="t-bad">incomplete (interrupted)</b>'}${tab.about ? `<br><small>${esc(tab.about)}</small>` : ''}</p>
 <table class="grid">${head}\n${rows}</table>
 ${t.notes.length ? `<div class="notes">${t.notes.map((n) => `<p>note: ${esc(n)}</p>`).join('')}</div>` : ''}</section>`);
   });
+  const link: CellLink = (key, domain, type) => {
+    const id = cellPanel.get(`${key}\u0001${domain}/${type}`);
+    return id ? `#${id}` : undefined;
+  };
+  for (const { at, tab, ti } of content) {
+    const data = `data-tab="${esc(tab.label)}" data-key="${esc(keyOf(tab))}"${tab.group !== undefined ? ` data-group="${esc(tab.group)}"` : ''}`;
+    sections[at] = `<section class="tab content" id="tp${ti}" ${data}><h2>${esc(tab.group ? `${tab.group} · ${tab.label}` : tab.label)}</h2>
+${tab.about ? `<p><small>${esc(tab.about)}</small></p>` : ''}${tab.html ? tab.html(link) : ''}</section>`;
+  }
 
   const panelHtml = [...panels.values()].map((p) =>
     `<section class="panel" id="${p.id}" data-domain="${p.domain}" data-type="${p.type}"><a class="close" href="#" title="close">×</a>` +
@@ -258,7 +305,7 @@ ${t.notes.length ? `<div class="notes">${t.notes.map((n) => `<p>note: ${esc(n)}<
   const legend = [
     '<span class="sw" style="background:#4f9f4f"></span>all agree, sockets made (count)',
     '<span class="sw" style="background:#e3f3e3"></span>all agree, every call failed',
-    ...kinds.filter((k) => k !== 'MATCH').map((k) => {
+    ...kinds.filter((k) => kindInfo(k).tone !== 'good').map((k) => {
       const colour = kindInfo(k).tone === 'bad' ? '#d9534f' : '#f0ad4e';
       return `<span class="sw" style="background:${colour}"></span>${esc(kindInfo(k).label)} (count)`;
     }),

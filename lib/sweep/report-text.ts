@@ -33,6 +33,8 @@ export const VERDICT_KINDS: Record<string, KindInfo> = {
   DEPARTURE: { label: 'departure', tone: 'bad', mark: '≠', about: 'an emulator answered differently from the model proven for that ABI' },
   EXPLAINED: { label: 'explained', tone: 'warn', mark: '~', about: 'the kernel refused where a named policy (a seccomp filter, an LSM profile or BPF program) could have decided that very call' },
   UNSUPPORTED: { label: 'unsupported', tone: 'warn', mark: '?', about: 'the profile lacks a fact the path needs; the kernel gave one of the possible results' },
+  // Not a verdict: a host given as a profile (sockbridge diff), whose cases only the model answered.
+  MODEL: { label: 'model only', tone: 'good', mark: '·', about: 'a host given as a profile: the model\'s answer, no kernel asked' },
 };
 
 export function kindInfo(kind: string): KindInfo {

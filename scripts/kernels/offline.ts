@@ -13,7 +13,7 @@
 import * as path from 'path';
 import type { HostProfile, Observation, SocketCase, Verdict } from '../../lib/types';
 import type { KernelModel } from '../../lib/kernel';
-import { O_NONBLOCK, O_RDWR } from '../../lib/abi/constants';
+import { observationFromLine, type CaseLine } from '../../lib/sweep/report-read';
 import type { Agreement } from './summary';
 
 /** The model and the bridge, as compiled in one copy of the package. */
@@ -43,24 +43,8 @@ export function loadModelLib(packageRoot: string): ModelLib {
   };
 }
 
-/** A "case" line of `sockbridge sweep --format jsonl`, as far as this file reads it. */
-export interface CaseRecord {
-  kind: 'case';
-  variant: string;
-  index: number;
-  call: string;
-  domain: number;
-  type: number;
-  protocol: number;
-  verdict: string;
-  observed: {
-    errno?: number; fd?: number; cloexec?: boolean | null; nonblock?: boolean | null; fdinfoFlags?: string | null;
-    soDomain?: number | null; soType?: number | null; soProtocol?: number | null; link?: string | null;
-    ino?: number | null; fdinfoIno?: number | null; mode?: string | null; uid?: number | null; gid?: number | null;
-    protoName?: string | null; procNet?: string | null;
-  };
-  diffs?: Array<{ field: string; predicted: unknown; observed: unknown }>;
-}
+/** A "case" line of `sockbridge sweep --format jsonl`, as far as this file reads it (the report reader's, its model answer aside). */
+export type CaseRecord = Omit<CaseLine, 'predicted'> & { predicted?: CaseLine['predicted'] };
 
 export interface SweepReport {
   cases: CaseRecord[];
@@ -87,30 +71,9 @@ export function parseSweepJsonl(text: string, where: string): SweepReport {
   return out;
 }
 
-/** The observation a jsonl record carries, in the bridge's shape. */
+/** The observation a jsonl record carries, in the bridge's shape (the report reader's own). */
 export function observationFromRecord(r: CaseRecord): Observation {
-  const c: SocketCase = { domain: r.domain, type: r.type, protocol: r.protocol };
-  const o = r.observed;
-  if (o.fd === undefined || o.fd < 0) return { case: c, errno: o.errno ?? -1, fd: -1 };
-  const ino = o.ino ?? undefined;
-  return {
-    case: c,
-    errno: 0,
-    fd: o.fd,
-    link: o.link ?? undefined,
-    // fdinfo's own ino: line (null: none, before 5.14); reports older than that field repeat fstat's.
-    fdinfo: o.fdinfoFlags != null && ino !== undefined
-      ? { pos: 0, flags: parseInt(o.fdinfoFlags, 8), mntId: 0, ino: o.fdinfoIno === undefined ? ino : o.fdinfoIno ?? -1, extra: {} } : undefined,
-    stat: o.mode != null && ino !== undefined && o.uid != null && o.gid != null
-      ? { mode: parseInt(o.mode, 8), uid: o.uid, gid: o.gid, ino } : undefined,
-    fdFlags: o.cloexec == null ? undefined : o.cloexec ? 1 : 0,
-    flFlags: o.nonblock == null ? undefined : O_RDWR | (o.nonblock ? O_NONBLOCK : 0),
-    soDomain: o.soDomain ?? undefined,
-    soType: o.soType ?? undefined,
-    soProtocol: o.soProtocol ?? undefined,
-    protoName: o.protoName ?? undefined,
-    procNet: o.procNet ? { table: o.procNet, row: {} } : null,
-  };
+  return observationFromLine(r);
 }
 
 export function newAgreement(): Agreement {
