@@ -185,19 +185,45 @@ describe('report: several hosts in one html report (diff), clicked in headless C
       await browser!.goto(`file://${html()}`);
     });
 
+    /** Switch to the tab of `file`'s guest and user (`label`), click AF_INET x SOCK_RAW, and hold the panel against that report and explain --profile. */
+    async function checkGuestTab(file: string, label: string): Promise<void> {
+      const rep = readReport(file);
+      const release = (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]) as { host: { release: string } }).host.release;
+      const tab = await browser!.eval<string>(`[...document.querySelectorAll("nav label")].find((l) => (l.dataset.group ?? '').startsWith(${JSON.stringify(release)}) && l.dataset.tab === ${JSON.stringify(label)}).dataset.key`);
+      const p = await openCell(browser!, `[data-key="${tab}"]`, 2, 3);
+      checkAgainstJsonl(p, rep.cases.get('self')!, new RegExp(`${release.replace(/[.+]/g, '\\$&')}.* ${label}`), 2, 3);
+      checkAgainstExplain(p, rep.cases.get('self')!, profileFile(rep, 'self', `${path.basename(path.dirname(file))}-${label}`));
+    }
+
     it('a guest\'s tab, AF_INET x SOCK_RAW: the outcomes and counts of that guest\'s jsonl report, the trace explain --profile gives on its profile', async () => {
       const size = fs.statSync(html()).size;
       const ms = await browser!.eval<number>('performance.getEntriesByType("navigation")[0].duration');
       console.log(`      ${guests.length} guests and this machine: ${size} bytes, loaded in ${ms.toFixed(0)} ms`);
       // The last guest: not the first tab, so the tab is really switched.
-      const file = guests[guests.length - 1];
-      const rep = readReport(file);
-      const release = (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]) as { host: { release: string } }).host.release;
-      const tab = await browser!.eval<string>(`[...document.querySelectorAll("nav label")].find((l) => (l.dataset.group ?? '').startsWith(${JSON.stringify(release)})).dataset.key`);
-      const p = await openCell(browser!, `[data-key="${tab}"]`, 2, 3);
-      checkAgainstJsonl(p, rep.cases.get('self')!, new RegExp(release.replace(/[.+]/g, '\\$&')), 2, 3);
-      checkAgainstExplain(p, rep.cases.get('self')!, profileFile(rep, 'self', path.basename(path.dirname(file))));
+      await checkGuestTab(guests[guests.length - 1], 'self');
       await browser!.screenshot(path.join(ROOT, 'out', 'report-fleet-guest.png'));
+    });
+
+    it('test:kernels\' summary.html, by the same code: the run, the differences as root and as user, then a tab per kernel and user; a guest\'s user tab checked the same way', async () => {
+      const { writeSummary } = await import('../scripts/kernels/summary');
+      const dirs = guests.map((f) => path.dirname(f)).filter((d) => fs.existsSync(path.join(d, 'outcome.json')) && fs.existsSync(path.join(d, 'sweep-user.jsonl')));
+      assert.ok(dirs.length >= 2, `outcome.json and sweep-user.jsonl beside the reports in ${dirs}`);
+      const outcomes = dirs.map((d) => ({ ...JSON.parse(fs.readFileSync(path.join(d, 'outcome.json'), 'utf8')), outDir: d }));
+      const out = path.join(dir, 'summary');
+      writeSummary(outcomes, out, 0, 'from the reports an earlier run left');
+      const file = path.join(out, 'summary.html');
+      await browser!.goto(`file://${file}`);
+      const tabs = await browser!.eval<Array<{ label: string; group: string | null }>>('[...document.querySelectorAll("nav label")].map((l) => ({ label: l.dataset.tab, group: l.dataset.group ?? null }))');
+      assert.deepEqual(tabs.slice(0, 3).map((t) => t.label), ['the run', 'differences as root', 'differences as user']);
+      assert.deepEqual(tabs.slice(3).map((t) => t.label), dirs.flatMap(() => ['root', 'user']), 'a tab per kernel and user');
+      const releases = dirs.map((d) => (JSON.parse(fs.readFileSync(path.join(d, 'sweep-root.jsonl'), 'utf8').split('\n')[0]) as { host: { release: string } }).host.release);
+      assert.deepEqual(tabs.slice(3).filter((_, i) => i % 2 === 0).map((t) => t.group!.split(' · ')[0]), releases, 'grouped under each kernel, in the run\'s order');
+      // The run tab keeps the kernels side by side.
+      const run = await browser!.eval<string[]>('[...document.querySelectorAll("section[data-key=run] table.run thead th")].map((th) => th.textContent)');
+      assert.deepEqual(run.slice(1), outcomes.map((o) => o.id));
+      console.log(`      summary.html of ${dirs.length} guests: ${fs.statSync(file).size} bytes`);
+      await checkGuestTab(path.join(dirs[0], 'sweep-user.jsonl'), 'user');
+      await browser!.screenshot(path.join(ROOT, 'out', 'report-kernels-user.png'));
     });
   });
 });

@@ -137,6 +137,8 @@ export interface DiffTabOptions {
   tabLabel?: (c: Column) => string;
   /** Cases listed per group in the differences tab (the rest are counted; every case is in the jsonl). */
   limit?: number;
+  /** A column's line under its grid's totals (default: where its answers and paths come from). */
+  about?: (c: Column, i: number) => string;
 }
 
 /** A column's grid: a report's own verdicts (traces replayed on its profile), or a profile's predictions. */
@@ -162,18 +164,20 @@ export function diffHtmlTabs(r: DiffResult, opts: DiffTabOptions = {}): HtmlTab[
   const group = opts.group ?? ((c: Column, i: number) => (names.filter((n) => n === names[i]).length > 1 && r.columns.some((o, j) => names[j] === names[i] && o.source !== c.source) ? `${names[i]} · ${c.source}` : names[i]));
   const tabLabel = opts.tabLabel ?? ((c: Column) => (c.variant === '*' ? 'model' : c.variant) + (c.kind === 'profile' ? ' (model)' : ''));
   const limit = opts.limit ?? 50;
-  const used = new Set(r.sets.flatMap((s) => s.columns));
+  // Every report gets its grid, compared or not (a variant only one input has); a profile only
+  // where it was predicted over some cases.
+  const shown = (c: Column) => c.kind === 'report' || c.cases.length > 0;
   const differences: HtmlTab = {
     label: opts.label ?? 'differences',
     key: `${k}differences`,
     badge: r.cases.length ? { text: String(r.cases.length), tone: 'bad' } : { text: '✓', tone: 'good' },
     html: (cell) => diffSection(r, cell, colKey, limit),
   };
-  const grids: HtmlTab[] = r.columns.map((c, i) => ({ c, i })).filter(({ i }) => used.has(i)).map(({ c, i }) => ({
+  const grids: HtmlTab[] = r.columns.map((c, i) => ({ c, i })).filter(({ c }) => shown(c)).map(({ c, i }) => ({
     label: tabLabel(c),
     group: group(c, i),
     key: colKey(i),
-    about: c.kind === 'report'
+    about: opts.about ? opts.about(c, i) : c.kind === 'report'
       ? `${c.source}: the kernel's answers and verdicts as the report has them${c.profile ? '; each example\'s path is the model replayed on the report\'s own profile' : ''}`
       : `the model on the host profile ${c.source}: no kernel was asked`,
     tally: columnTally(c),

@@ -1,6 +1,7 @@
 /**
- * The side-by-side report of a kernels run: one column per kernel, as text and as an html grid,
- * plus the same data as JSON.
+ * The side-by-side report of a kernels run: one column per kernel, as text and as the sweep's
+ * html report (the run side by side, the differences, a tab per kernel and user), plus the same
+ * data as JSON.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,7 +9,8 @@ import type { GuestOutput } from './frames';
 import type { Accel } from './qemu';
 import type { Calibration } from './jobs';
 import { columnsFromText, diffColumns, type Column } from '../../lib/diff';
-import { causeText, renderDiffHtml, renderDiffJsonl, renderDiffText, sideBySide } from '../../lib/diff/render';
+import { causeText, diffHtmlTabs, renderDiffJsonl, renderDiffText, sideBySide } from '../../lib/diff/render';
+import { esc, htmlSweepReport, type HtmlTab } from '../../lib/sweep/report-html';
 import { siblingProfile } from '../../lib/cli/diff';
 
 /** Agreement counts of one comparison (live or offline) of one variant (root or user). */
@@ -138,11 +140,13 @@ export function renderText(outcomes: KernelOutcome[], totalS: number, note?: str
     (notes.length ? `\n${notes.join('\n')}\n` : '') + (diff ? `\n${diff}` : '');
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
-}
-
-export function renderHtml(outcomes: KernelOutcome[], totalS: number, note?: string): string {
+/**
+ * The html report: the sweep's html report (lib/sweep/report-html) for every kernel at once. The
+ * first tab is this run side by side (the table above); then what the kernels do differently as
+ * each user (`tabs` from kernelsDiff: sockbridge diff's own differences tab); then a tab per kernel
+ * and user, the grid of that guest's own report.
+ */
+export function renderHtml(outcomes: KernelOutcome[], totalS: number, note?: string, tabs: HtmlTab[] = []): string {
   const rows = rowsFor(outcomes);
   const cls = (o: KernelOutcome, r: string, v: string): string => {
     if (r === 'status') return o.infra ? 'fail' : o.mismatches === 0 ? 'ok' : o.mismatches ? 'bad' : '';
@@ -154,72 +158,101 @@ export function renderHtml(outcomes: KernelOutcome[], totalS: number, note?: str
     return `<td class="${cls(o, r, v)}">${esc(v)}</td>`;
   }).join('')}</tr>`).join('\n');
   const notes = outcomes.flatMap((o) => [
-    ...(o.infra ? [`<li class="fail">${esc(o.id)}: ${esc(o.infra.stage)} failure<pre>${esc(o.infra.message)}</pre></li>`] : []),
+    ...(o.infra ? [`<li class="t-warn">${esc(o.id)}: ${esc(o.infra.stage)} failure<pre>${esc(o.infra.message)}</pre></li>`] : []),
     ...Object.entries(o.agreement ?? {}).flatMap(([cmp, vs]) => Object.entries(vs).flatMap(([v, a]) =>
-      a.examples.map((e) => `<li class="bad">${esc(`${o.id} ${cmp} ${v}: ${e}`)}</li>`))),
+      a.examples.map((e) => `<li class="t-bad">${esc(`${o.id} ${cmp} ${v}: ${e}`)}</li>`))),
   ]);
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>sockbridge on other kernels</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:2em}
-table{border-collapse:collapse}
-th,td{border:1px solid #ccc;padding:4px 10px;text-align:left;font-variant-numeric:tabular-nums}
-thead th{background:#eee}
-td.ok{background:#d8f5d0}td.bad{background:#f9d0d0}td.fail{background:#f5c27a}
-li.bad{color:#a00}li.fail{color:#a60}pre{white-space:pre-wrap;font-size:12px}
-</style></head><body>
-<h1>sockbridge on other kernels</h1>
-<p>Each kernel booted under qemu; "live" compares the model with the guest kernel inside the guest, "offline" has
-the model on the host predict the guest's observations from the guest's profile alone. ${esc(note ?? `${totalS.toFixed(0)} s in all`)}.</p>
-<table><thead><tr><th></th>${outcomes.map((o) => `<th>${esc(o.id)}</th>`).join('')}</tr></thead>
+  const failed = outcomes.filter((o) => o.infra).length;
+  const disagree = outcomes.filter((o) => o.mismatches).length;
+  const run: HtmlTab = {
+    label: 'the run',
+    key: 'run',
+    badge: failed ? { text: `${failed} failed`, tone: 'warn' } : disagree ? { text: `${disagree} disagree`, tone: 'bad' } : { text: '✓', tone: 'good' },
+    html: () => `<table class="t run"><thead><tr><th></th>${outcomes.map((o) => `<th>${esc(o.id)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
 </tbody></table>
-${notes.length ? `<ul>${notes.join('\n')}</ul>` : ''}
-</body></html>
-`;
+${notes.length ? `<ul>${notes.join('\n')}</ul>` : ''}`,
+  };
+  return htmlSweepReport({
+    title: 'sockbridge on other kernels',
+    subtitle: 'Each kernel booted under qemu; "live" compares the model with the guest kernel inside the guest, "offline" has ' +
+      `the model on the host predict the guest's observations from the guest's profile alone. ${note ?? `${totalS.toFixed(0)} s in all`}.`,
+    tabs: [run, ...tabs],
+  });
+}
+
+/** A kernel's tab: its agreement counts under the grid's totals. */
+function agreementAbout(o: KernelOutcome, v: string): string {
+  const parts = Object.entries(o.agreement ?? {}).flatMap(([cmp, vs]) => {
+    const a = vs[v];
+    if (!a) return [];
+    const other = Object.entries(a.other).map(([k, n]) => `${n} ${k}`).join(', ');
+    return [`${cmp}: ${a.match}/${a.cases} match${a.mismatch ? `, ${a.mismatch} MISMATCH` : ''}${other ? `, ${other}` : ''}`];
+  });
+  return `${o.id}, as ${v}: the guest's own report (the live comparison's verdicts), each example's path the model replayed on the guest's profile${parts.length ? `; ${parts.join('; ')}` : ''}`;
 }
 
 /**
  * What the kernels do differently, by sockbridge diff's own code: the guests' reports (each with
- * its profile) side by side, per user, written as out/kernels/diff-<variant>.{txt,jsonl,html};
- * the summary carries the groups (the cases are in the diff files).
+ * its profile) side by side, per user, written as out/kernels/diff-<variant>.{txt,jsonl}; the
+ * summary's text carries the groups (the cases are in the diff files), its html the differences
+ * and a tab per kernel and user (`tabs`).
  */
-export function kernelsDiff(outcomes: KernelOutcome[], dir: string): string {
+export function kernelsDiff(outcomes: KernelOutcome[], dir: string): { text: string; tabs: HtmlTab[] } {
   const parts: string[] = [];
-  for (const v of ['root', 'user']) {
+  const content: HtmlTab[] = [];
+  const grids: Array<{ tab: HtmlTab; kernel: number; v: number }> = [];
+  (['root', 'user'] as const).forEach((v, vi) => {
     const cols: Column[] = [];
+    const of: KernelOutcome[] = [];
     for (const o of outcomes) {
       const f = path.join(o.outDir, `sweep-${v}.jsonl`);
       if (o.infra || !fs.existsSync(f)) continue;
       for (const c of columnsFromText(fs.readFileSync(f, 'utf8'), f, siblingProfile(f))) {
         c.label = o.id;
         cols.push(c);
+        of.push(o);
       }
     }
-    if (cols.length < 2) continue;
+    if (cols.length === 0) return;
     const r = diffColumns(cols);
+    const tabs = diffHtmlTabs(r, {
+      key: `${v}:`, label: `differences as ${v}`, tabLabel: () => v,
+      about: (c) => agreementAbout(of[cols.indexOf(c)], v),
+    });
+    for (const t of tabs) {
+      if (!t.tally) {
+        if (cols.length > 1) content.push(t);
+        continue;
+      }
+      const col = r.columns.find((c) => t.key === `${v}:col${r.columns.indexOf(c)}`)!;
+      grids.push({ tab: t, kernel: outcomes.indexOf(of[cols.indexOf(col)]), v: vi });
+    }
+    if (cols.length < 2) return;
     fs.writeFileSync(path.join(dir, `diff-${v}.txt`), renderDiffText(r, 1000));
     fs.writeFileSync(path.join(dir, `diff-${v}.jsonl`), renderDiffJsonl(r));
-    fs.writeFileSync(path.join(dir, `diff-${v}.html`), renderDiffHtml(r, `sockbridge diff: the kernels, as ${v}`));
     parts.push(`what the kernels do differently as ${v} (sockbridge diff; every case in diff-${v}.txt): ` +
       `${r.cases.length} of ${r.sets.reduce((n, s) => n + s.compared, 0)} cases differ, in ${r.groups.length} groups`);
     for (const g of r.groups) parts.push(`  ${g.familyName}: ${g.cases} case${g.cases === 1 ? '' : 's'}: ${causeText(g, r.columns, g.columns)}`);
     parts.push('');
-  }
-  return parts.join('\n');
+  });
+  // Each kernel's tabs together (root, then user), kernels in the run's order.
+  grids.sort((a, b) => a.kernel - b.kernel || a.v - b.v);
+  return { text: parts.join('\n'), tabs: [...content, ...grids.map((g) => g.tab)] };
 }
 
 export function writeSummary(outcomes: KernelOutcome[], dir: string, totalS: number, note?: string): Summary {
   fs.mkdirSync(dir, { recursive: true });
   let diff = '';
+  let tabs: HtmlTab[] = [];
   try {
-    diff = kernelsDiff(outcomes, dir);
+    ({ text: diff, tabs } = kernelsDiff(outcomes, dir));
   } catch (e) {
     diff = `the kernels could not be compared with each other: ${(e as Error).message}\n`;
   }
   const text = renderText(outcomes, totalS, note, diff);
-  const html = renderHtml(outcomes, totalS, note);
+  const html = renderHtml(outcomes, totalS, note, tabs);
   fs.writeFileSync(path.join(dir, 'summary.txt'), text);
   fs.writeFileSync(path.join(dir, 'summary.html'), html);
   fs.writeFileSync(path.join(dir, 'summary.json'),
