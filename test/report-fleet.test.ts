@@ -128,6 +128,24 @@ describe('report: several hosts in one html report (diff), clicked in headless C
       console.log(`      screenshot of the opened cell: ${shot}`);
     });
 
+    it('without JavaScript: a host\'s tab and a cell still open, and the differences\' case lists still fold out', async () => {
+      const b = await Browser.open(bin!);
+      try {
+        await b.send('Emulation.setScriptExecutionDisabled', { value: true });
+        await b.goto(`file://${html()}`);
+        const tab = await b.eval<string>('[...document.querySelectorAll("nav label")].find((l) => l.dataset.tab === "self").dataset.key');
+        const p = await openCell(b, `[data-key="${tab}"]`, 1, 1);
+        assert.ok(p.visible && p.outcomes.length > 0, 'the AF_UNIX x SOCK_STREAM panel is shown');
+        assert.equal(await b.eval<number>('document.querySelectorAll("td.sel").length'), 0, 'no script ran (it would mark the open cell)');
+        await b.clickOn(`${await b.eval<string>('location.hash')} a.close`);
+        await b.clickOn('nav label[data-tab="differences"]');
+        await b.clickOn('.dgroup details > summary');
+        await b.waitFor('document.querySelector(".dgroup details").open && document.querySelector(".dgroup details tr.case").getClientRects().length > 0');
+      } finally {
+        await b.close();
+      }
+    });
+
     it('the differences tab: each group with its parting and deciding steps on both sides, each side opening its host\'s cell', async () => {
       const b = browser!;
       // Close the panel the last test opened (its ×), as a person would, so it covers nothing.
