@@ -222,6 +222,25 @@ describe('report: several hosts in one html report (diff), clicked in headless C
       await browser!.screenshot(path.join(ROOT, 'out', 'report-fleet-guest.png'));
     });
 
+    it('an offline grid (test:kernels\' offline comparison) counts what scripts/kernels/offline.ts counts (cases, matches, mismatches)', async () => {
+      const { loadModelLib, offlineAgreement, parseSweepJsonl } = await import('../scripts/kernels/offline');
+      const { tallyFromReport } = await import('../lib/sweep/report-read');
+      const { alignEnvFromProfile } = await import('../lib/bridge/align');
+      const { parseProfile } = await import('../lib/host/profile-io');
+      const file = guests[0];
+      const text = fs.readFileSync(file, 'utf8');
+      const rep = parseSweepJsonl(text, file);
+      const prof = readReport(file).profiles.get('self');
+      assert.ok(prof, 'the guest report carries its profile');
+      const profile = parseProfile(prof, file);
+      const batch = (rep.header as { batch: number }).batch;
+      const { agreement } = offlineAgreement(loadModelLib(ROOT), profile, rep, batch);
+      const t = tallyFromReport({ variant: 'self', lines: rep.cases as never, profile, batch, completed: true, align: alignEnvFromProfile(profile) });
+      assert.equal(t.totals.total, agreement.cases);
+      assert.equal(t.totals.MATCH, agreement.match);
+      assert.equal(t.totals.MISMATCH, agreement.mismatch);
+    });
+
     it('test:kernels\' summary.html, by the same code: the run, the differences as root and as user, then a tab per kernel and user; a guest\'s user tab checked the same way', async () => {
       const { writeSummary } = await import('../scripts/kernels/summary');
       const dirs = guests.map((f) => path.dirname(f)).filter((d) => fs.existsSync(path.join(d, 'outcome.json')) && fs.existsSync(path.join(d, 'sweep-user.jsonl')));

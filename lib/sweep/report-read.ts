@@ -12,6 +12,7 @@ import { KernelModel } from '../kernel';
 import { O_NONBLOCK, O_RDWR } from '../abi/constants';
 import { resultText } from '../abi/names';
 import { addVerdict, newTally, wantsExample, type VariantTally } from './tally';
+import { alignCase, type AlignEnv } from '../bridge/align';
 
 /** A "case" line of a jsonl report, as far as a reader needs it (the README's schema has it all). */
 export interface CaseLine {
@@ -101,6 +102,12 @@ export interface ReportTallyInput {
   batch: number;
   completed: boolean;
   notes?: string[];
+  /**
+   * Judge every case again instead of taking the report's verdicts: this tree's model on the
+   * profile, aligned with the report's observations by the bridge (test:kernels' "offline"
+   * comparison). The report's own model answers are then not used.
+   */
+  align?: AlignEnv;
 }
 
 /**
@@ -132,8 +139,13 @@ export function tallyFromReport(input: ReportTallyInput): VariantTally {
     t.notes.push('the report carries no profile for this variant: the model\'s paths are not known, only the answers');
     return t;
   }
+  const env = input.align;
   replayCases(input.profile, cases, input.batch, (i, p) => {
     const l = input.lines[i];
+    if (env) {
+      addVerdict(t, alignCase(p, observationFromLine(l), env), l.index);
+      return;
+    }
     const said = resultFromLine(l.predicted);
     const pred: Prediction = sameAnswer(said, p.result) ? p : { ...p, result: said };
     const v = verdictOf(l, pred);

@@ -11,6 +11,8 @@ import type { Calibration } from './jobs';
 import { columnsFromText, diffColumns, type Column } from '../../lib/diff';
 import { causeText, diffHtmlTabs, renderDiffJsonl, renderDiffText, sideBySide } from '../../lib/diff/render';
 import { esc, htmlSweepReport, type HtmlTab } from '../../lib/sweep/report-html';
+import { tallyFromReport } from '../../lib/sweep/report-read';
+import { alignEnvFromProfile } from '../../lib/bridge/align';
 import { siblingProfile } from '../../lib/cli/diff';
 
 /** Agreement counts of one comparison (live or offline) of one variant (root or user). */
@@ -227,7 +229,20 @@ export function kernelsDiff(outcomes: KernelOutcome[], dir: string): { text: str
         continue;
       }
       const col = r.columns.find((c) => t.key === `${v}:col${r.columns.indexOf(c)}`)!;
-      grids.push({ tab: t, kernel: outcomes.indexOf(of[cols.indexOf(col)]), v: vi });
+      const o = of[cols.indexOf(col)];
+      grids.push({ tab: t, kernel: outcomes.indexOf(o), v: vi });
+      // Where the offline comparison did not agree in every case, its own grid beside the live one.
+      const off = o.agreement?.offline?.[v];
+      if (off && off.match < off.cases && col.profile && col.lines) {
+        grids.push({
+          kernel: outcomes.indexOf(o), v: vi + 0.5,
+          tab: {
+            label: `${v} offline`, group: t.group, key: `${t.key}:offline`,
+            about: `${o.id}, as ${v}: the offline comparison - the model of this tree on the guest's profile alone, aligned with the guest's observations`,
+            tally: tallyFromReport({ variant: col.variant, lines: col.lines, profile: col.profile, batch: col.batch, completed: !col.incomplete, align: alignEnvFromProfile(col.profile) }),
+          },
+        });
+      }
     }
     if (cols.length < 2) return;
     fs.writeFileSync(path.join(dir, `diff-${v}.txt`), renderDiffText(r, 1000));
