@@ -225,7 +225,7 @@ async function sweepInProcess(m: Matrix, profile: HostProfile): Promise<SweepRes
     cases++;
   };
   const t0 = nowNs();
-  const outcome = await runSweep(matrixCases(m), { profile, batchSize: BATCH, closeThreads: CLOSE_THREADS }, onVerdict);
+  const outcome = await runSweep(matrixCases(m), { profile, batchSize: BATCH, closeThreads: CLOSE_THREADS, overlap: true }, onVerdict);
   const ns = nowNs() - t0;
   if (!outcome.completed) throw new Error(`runSweep stopped after ${outcome.cases} of ${matrixSize(m)} cases`);
   const hash = new ErrnoHash();

@@ -38,6 +38,9 @@ export interface NativeBatchResult {
   signal: Int32Array;
 }
 
+/** A batch started by probeBatchStart (an opaque external value). */
+export type NativeBatchHandle = { readonly __nativeBatch: unique symbol };
+
 export interface ProbeOptions {
   /**
    * 'now': close each new fd right after observing it (the fd table is the same for every case).
@@ -122,6 +125,15 @@ export interface NativeAddon {
    * same length.
    */
   probeBatch(domains: Int32Array, types: Int32Array, protocols: Int32Array, options: ProbeOptions): NativeBatchResult;
+  /**
+   * probeBatch on a thread of the addon's own: checks and copies the arguments, starts the
+   * thread and returns at once. Until probeBatchJoin returns, the caller must open and close no
+   * fd (the kernel's choice of fd numbers is compared). Asynchronous signals are blocked on that
+   * thread. If no thread can be started, the batch runs at probeBatchJoin instead.
+   */
+  probeBatchStart(domains: Int32Array, types: Int32Array, protocols: Int32Array, options: ProbeOptions): NativeBatchHandle;
+  /** Wait for a probeBatchStart batch and return what probeBatch would have; once per handle. */
+  probeBatchJoin(handle: NativeBatchHandle): NativeBatchResult;
   /**
    * close() each fd, from up to `threads` worker threads at once (AF_PACKET closes each wait for
    * an RCU grace period; concurrent closes share them). Returns the errno of each close (0 = ok).

@@ -17,7 +17,7 @@
  */
 import * as util from 'util';
 import { native } from './native';
-import type { NativeAddon, NativeBatchResult } from './native';
+import type { NativeAddon, NativeBatchResult, ProbeOptions } from './native';
 import { formatIPv6, getProcRoot, NET_TABLES, NetTableName, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
 import type { Observation, SocketCase } from './types';
 import { EACCES, EAFNOSUPPORT, EINVAL, ENOENT, EOPNOTSUPP, EPERM, EPROTONOSUPPORT } from './abi/errno';
@@ -437,28 +437,83 @@ const TABLES_OF_FAMILY: Record<number, readonly string[]> = {
 };
 
 export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): Observation[] {
+  const b = prepareBatch(cases, opts);
+  if (b.n === 0) return [];
+  return completeBatch(cases, b.o, native().probeBatch(b.domains, b.types, b.protocols, b.probeOpts));
+}
+
+/** A batch whose calls are being made on a thread of the addon's own (startObserveBatch). */
+export interface PendingBatch {
+  /**
+   * Wait for the calls, then do what observeBatch does after them (whileOpen, /proc/net, the
+   * close) and return the same observations. Call it exactly once, also when giving up.
+   */
+  finish(): Observation[];
+}
+
+/**
+ * observeBatch, with the calls made on a thread of the addon's own while this thread goes on,
+ * so one CPU makes the calls while another compares the previous batch.
+ *
+ * Until finish() returns, nothing in this process may open or close an fd: the kernel hands
+ * each new socket the lowest free fd, and that number is compared with the model's. Reading a
+ * /proc file, a lazy require(), a log file opened on the way all count; pure computation and
+ * writes to fds already open do not. The arguments are checked at once, as observeBatch's are.
+ */
+export function startObserveBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): PendingBatch {
+  const b = prepareBatch(cases, opts);
+  if (b.n === 0) return { finish: () => [] };
+  const addon = native();
+  const handle = addon.probeBatchStart(b.domains, b.types, b.protocols, b.probeOpts);
+  let taken = false;
+  return {
+    finish: () => {
+      if (taken) throw new Error('PendingBatch.finish: this batch was already finished');
+      taken = true;
+      return completeBatch(cases, b.o, addon.probeBatchJoin(handle));
+    },
+  };
+}
+
+interface PreparedBatch {
+  o: CheckedOptions;
+  n: number;
+  domains: Int32Array;
+  types: Int32Array;
+  protocols: Int32Array;
+  probeOpts: ProbeOptions;
+}
+
+function prepareBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): PreparedBatch {
   checkCases(cases);
   const o = checkOptions(opts);
   const n = cases.length;
-  if (n === 0) return [];
   const domains = new Int32Array(n);
   const types = new Int32Array(n);
   const protocols = new Int32Array(n);
+  let anyRaw = false;
   for (let i = 0; i < n; i++) {
-    domains[i] = cases[i].domain;
-    types[i] = cases[i].type;
-    protocols[i] = cases[i].protocol;
+    const c = cases[i];
+    domains[i] = c.domain;
+    types[i] = c.type;
+    protocols[i] = c.protocol;
+    if (c.raw !== undefined) anyRaw = true;
   }
-  const addon = native();
   let raw: BigUint64Array | undefined;
-  if (cases.some((c) => c.raw !== undefined)) {
+  if (anyRaw) {
     raw = new BigUint64Array(3 * n);
     for (let i = 0; i < n; i++) {
       const c = cases[i];
       for (let j = 0; j < 3; j++) raw[3 * i + j] = c.raw !== undefined ? BigInt.asUintN(64, BigInt(c.raw[j])) : BigInt([c.domain, c.type, c.protocol][j] >>> 0);
     }
   }
-  const r = addon.probeBatch(domains, types, protocols, raw ? { close: o.close, raw } : { close: o.close });
+  return { o, n, domains, types, protocols, probeOpts: raw ? { close: o.close, raw } : { close: o.close } };
+}
+
+/** Everything after the calls: observations, whileOpen, /proc/net, and the deferred close. */
+function completeBatch(cases: readonly SocketCase[], o: CheckedOptions, r: NativeBatchResult): Observation[] {
+  const n = cases.length;
+  const addon = native();
   if (o.close === 'now') {
     const out: Observation[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = observationOf(cases[i], r, i);

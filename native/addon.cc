@@ -13,6 +13,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->arrayFill = Napi::Persistent(arrayProto.Get("fill").As<Napi::Function>());
   env.SetInstanceData(data);
   exports.Set("probeBatch", Napi::Function::New(env, ProbeBatch, "probeBatch"));
+  exports.Set("probeBatchStart", Napi::Function::New(env, ProbeBatchStart, "probeBatchStart"));
+  exports.Set("probeBatchJoin", Napi::Function::New(env, ProbeBatchJoin, "probeBatchJoin"));
   exports.Set("closeFds", Napi::Function::New(env, CloseFds, "closeFds"));
   exports.Set("uname", Napi::Function::New(env, Uname, "uname"));
   exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));

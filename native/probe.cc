@@ -4,7 +4,12 @@
 //
 // No JS value is created until every syscall is done, so nothing JS can run (a GC finalizer
 // closing a FileHandle, say) between a socket() and its observations.
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+
+#include <cstring>
+#include <memory>
 
 #include <cstdint>
 #include <string>
@@ -36,16 +41,58 @@ Napi::Array FilledArray(Napi::Env env, size_t n) {
   return arr;
 }
 
-}  // namespace
 
-Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
-  static const char kFn[] = "probeBatch";
+// One batch's inputs and outputs in memory the addon owns: the synchronous call fills it on
+// this thread; probeBatchStart fills it on a thread of its own while JS goes on.
+struct BatchJob {
+  std::vector<int32_t> d, t, p;
+  std::vector<uint64_t> raw;
+  bool hasRaw = false;
+  bool closeNow = false;
+  std::vector<int32_t> err, fd, fdFlags, flFlags, soDomain, soType, soProtocol, sig;
+  std::vector<uint32_t> stMode, stUid, stGid;
+  std::vector<double> stIno;
+  std::string arena;
+  std::vector<Captured> caps;
+  pthread_t thread{};
+  bool running = false;  // a thread was started and not joined yet
+  bool done = false;     // RunBatch has run (the result may be taken once)
+  bool taken = false;
+
+  void Resize(size_t n) {
+    err.assign(n, 0); fd.assign(n, 0); fdFlags.assign(n, 0); flFlags.assign(n, 0);
+    soDomain.assign(n, 0); soType.assign(n, 0); soProtocol.assign(n, 0); sig.assign(n, 0);
+    stMode.assign(n, 0); stUid.assign(n, 0); stGid.assign(n, 0); stIno.assign(n, 0);
+  }
+  void Run() {
+    const BatchOut o{err.data(),      fd.data(),     fdFlags.data(),    flFlags.data(),
+                     soDomain.data(), soType.data(), soProtocol.data(), stMode.data(),
+                     stUid.data(),    stGid.data(),  stIno.data(),      sig.data()};
+    RunBatch(Route::kSocket, d.data(), t.data(), p.data(), d.size(), closeNow, o, arena, caps,
+             hasRaw ? raw.data() : nullptr);
+    done = true;
+  }
+  void Join() {
+    if (!running) return;
+    pthread_join(thread, nullptr);
+    running = false;
+  }
+};
+
+void* RunJob(void* arg) {
+  static_cast<BatchJob*>(arg)->Run();
+  return nullptr;
+}
+
+// The arguments of probeBatch / probeBatchStart, checked and copied into a job; null (with a
+// JS exception pending) when one is bad.
+std::unique_ptr<BatchJob> TakeArgs(const Napi::CallbackInfo& info, const char* kFn) {
   Napi::Env env = info.Env();
   Napi::Int32Array domains, types, protocols;
   if (!GetInt32Array(env, info[0], kFn, "domains", &domains) ||
       !GetInt32Array(env, info[1], kFn, "types", &types) ||
       !GetInt32Array(env, info[2], kFn, "protocols", &protocols)) {
-    return env.Undefined();
+    return nullptr;
   }
   const size_t n = domains.ElementLength();
   if (types.ElementLength() != n || protocols.ElementLength() != n) {
@@ -53,19 +100,19 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
                "have the same length, got " + std::to_string(n) + ", " +
                std::to_string(types.ElementLength()) + " and " +
                std::to_string(protocols.ElementLength()));
-    return env.Undefined();
+    return nullptr;
   }
   if (n > UINT32_MAX) {
     ThrowRange(env, Arg(kFn, "domains") + " is too long");
-    return env.Undefined();
+    return nullptr;
   }
   if (!info[3].IsObject()) {
     ThrowType(env, Arg(kFn, "options") + " must be an object {close: 'now' | 'defer'}, got " +
               Describe(info[3]));
-    return env.Undefined();
+    return nullptr;
   }
   Napi::Value closeOpt = info[3].As<Napi::Object>().Get("close");
-  if (env.IsExceptionPending()) return env.Undefined();
+  if (env.IsExceptionPending()) return nullptr;
   bool closeNow;
   std::string closeStr = closeOpt.IsString() ? closeOpt.As<Napi::String>().Utf8Value() : "";
   if (closeStr == "now") {
@@ -75,77 +122,141 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
   } else {
     ThrowType(env, std::string(kFn) + ": option \"close\" of argument \"options\" must be 'now' or "
               "'defer', got " + Describe(closeOpt));
-    return env.Undefined();
+    return nullptr;
   }
   // Raw mode (option "raw": BigUint64Array of 3 registers per case): the full 64-bit values.
-  const uint64_t* raw = nullptr;
   Napi::Value rawOpt = info[3].As<Napi::Object>().Get("raw");
-  if (env.IsExceptionPending()) return env.Undefined();
+  if (env.IsExceptionPending()) return nullptr;
+  std::unique_ptr<BatchJob> job(new BatchJob());
   if (!rawOpt.IsUndefined()) {
     if (!rawOpt.IsTypedArray() || rawOpt.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
         rawOpt.As<Napi::TypedArray>().ElementLength() != 3 * n) {
       ThrowType(env, std::string(kFn) + ": option \"raw\" of argument \"options\" must be a "
                 "BigUint64Array of 3 registers per case, got " + Describe(rawOpt));
-      return env.Undefined();
+      return nullptr;
     }
-    raw = rawOpt.As<Napi::TypedArrayOf<uint64_t>>().Data();
+    const uint64_t* r = rawOpt.As<Napi::TypedArrayOf<uint64_t>>().Data();
+    job->raw.assign(r, r + 3 * n);
+    job->hasRaw = true;
   }
+  job->closeNow = closeNow;
+  job->d.assign(domains.Data(), domains.Data() + n);
+  job->t.assign(types.Data(), types.Data() + n);
+  job->p.assign(protocols.Data(), protocols.Data() + n);
+  job->Resize(n);
+  return job;
+}
 
-  Napi::Int32Array err = Napi::Int32Array::New(env, n);
-  Napi::Int32Array fd = Napi::Int32Array::New(env, n);
-  Napi::Int32Array fdFlags = Napi::Int32Array::New(env, n);
-  Napi::Int32Array flFlags = Napi::Int32Array::New(env, n);
-  Napi::Int32Array soDomain = Napi::Int32Array::New(env, n);
-  Napi::Int32Array soType = Napi::Int32Array::New(env, n);
-  Napi::Int32Array soProtocol = Napi::Int32Array::New(env, n);
-  Napi::Uint32Array stMode = Napi::Uint32Array::New(env, n);
-  Napi::Uint32Array stUid = Napi::Uint32Array::New(env, n);
-  Napi::Uint32Array stGid = Napi::Uint32Array::New(env, n);
-  Napi::Float64Array stIno = Napi::Float64Array::New(env, n);
-  Napi::Int32Array sigArr = Napi::Int32Array::New(env, n);
+template <typename T, typename A>
+A Copy(Napi::Env env, const std::vector<T>& v) {
+  A a = A::New(env, v.size());
+  if (!env.IsExceptionPending() && !v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+
+// The JS result of a job whose RunBatch is done.
+Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
+  const size_t n = job.d.size();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("errno", Copy<int32_t, Napi::Int32Array>(env, job.err));
+  out.Set("signal", Copy<int32_t, Napi::Int32Array>(env, job.sig));
+  out.Set("fd", Copy<int32_t, Napi::Int32Array>(env, job.fd));
+  out.Set("fdFlags", Copy<int32_t, Napi::Int32Array>(env, job.fdFlags));
+  out.Set("flFlags", Copy<int32_t, Napi::Int32Array>(env, job.flFlags));
+  out.Set("soDomain", Copy<int32_t, Napi::Int32Array>(env, job.soDomain));
+  out.Set("soType", Copy<int32_t, Napi::Int32Array>(env, job.soType));
+  out.Set("soProtocol", Copy<int32_t, Napi::Int32Array>(env, job.soProtocol));
+  out.Set("stMode", Copy<uint32_t, Napi::Uint32Array>(env, job.stMode));
+  out.Set("stUid", Copy<uint32_t, Napi::Uint32Array>(env, job.stUid));
+  out.Set("stGid", Copy<uint32_t, Napi::Uint32Array>(env, job.stGid));
+  out.Set("stIno", Copy<double, Napi::Float64Array>(env, job.stIno));
   if (env.IsExceptionPending()) return env.Undefined();
-  const BatchOut o{err.Data(),      fd.Data(),     fdFlags.Data(), flFlags.Data(),
-                   soDomain.Data(), soType.Data(), soProtocol.Data(), stMode.Data(),
-                   stUid.Data(),    stGid.Data(),  stIno.Data(),   sigArr.Data()};
-  const int32_t* d = domains.Data();
-  const int32_t* t = types.Data();
-  const int32_t* p = protocols.Data();
-
-  std::string arena;
-  std::vector<Captured> caps;
-  RunBatch(Route::kSocket, d, t, p, n, closeNow, o, arena, caps, raw);
-
-  // Only now, with every syscall done, build the strings. Most cases of a sweep fail, so the
-  // arrays start as Array(n).fill(""), filled inside V8 (one napi call per element would cost
-  // more than the failed socket() itself), and only successful cases are set one by one.
+  // Most cases of a sweep fail, so the string arrays start as Array(n).fill(""), filled inside
+  // V8 (one napi call per element would cost more than the failed socket() itself), and only
+  // successful cases are set one by one.
   Napi::Array link = FilledArray(env, n);
   Napi::Array fdinfo = FilledArray(env, n);
   Napi::Array protoName = FilledArray(env, n);
   if (env.IsExceptionPending()) return env.Undefined();
-  for (const Captured& c : caps) {
-    link.Set(c.index, Str(env, arena, c.link));
-    fdinfo.Set(c.index, Str(env, arena, c.fdinfo));
-    protoName.Set(c.index, Str(env, arena, c.proto));
+  for (const Captured& c : job.caps) {
+    link.Set(c.index, Str(env, job.arena, c.link));
+    fdinfo.Set(c.index, Str(env, job.arena, c.fdinfo));
+    protoName.Set(c.index, Str(env, job.arena, c.proto));
     if (env.IsExceptionPending()) return env.Undefined();
   }
-
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("errno", err);
-  out.Set("signal", sigArr);
-  out.Set("fd", fd);
-  out.Set("fdFlags", fdFlags);
-  out.Set("flFlags", flFlags);
-  out.Set("soDomain", soDomain);
-  out.Set("soType", soType);
-  out.Set("soProtocol", soProtocol);
-  out.Set("stMode", stMode);
-  out.Set("stUid", stUid);
-  out.Set("stGid", stGid);
-  out.Set("stIno", stIno);
   out.Set("link", link);
   out.Set("fdinfo", fdinfo);
   out.Set("protoName", protoName);
   return out;
+}
+
+void FinalizeJob(Napi::Env, BatchJob* job) {
+  // Never free memory a running thread writes into: wait for it (its fds stay with the process).
+  job->Join();
+  delete job;
+}
+
+}  // namespace
+
+Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::unique_ptr<BatchJob> job = TakeArgs(info, "probeBatch");
+  if (!job) return env.Undefined();
+  // No JS value is made until every syscall is done.
+  job->Run();
+  return ResultOf(env, *job);
+}
+
+// The same batch on a thread of its own (one of two CPUs makes the calls while JS compares
+// the previous batch). Until probeBatchJoin returns, the caller must not open or close an fd:
+// the fd numbers the kernel hands out are among the things compared. Asynchronous signals are
+// blocked on that thread, so they go to the threads that handled them before. When no thread
+// can be started, the batch runs on this thread at probeBatchJoin.
+Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::unique_ptr<BatchJob> job = TakeArgs(info, "probeBatchStart");
+  if (!job) return env.Undefined();
+  BatchJob* raw = job.release();
+  Napi::External<BatchJob> handle = Napi::External<BatchJob>::New(env, raw, FinalizeJob);
+  if (env.IsExceptionPending()) {
+    delete raw;
+    return env.Undefined();
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  // Faults and seccomp's SIGSYS are the thread's own; everything else goes elsewhere.
+  for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  raw->running = pthread_create(&raw->thread, &attr, RunJob, raw) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  return handle;
+}
+
+// Wait for a probeBatchStart batch and return what probeBatch would have (once per handle).
+Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) {
+    ThrowType(env, Arg("probeBatchJoin", "handle") + " must be what probeBatchStart returned, got " +
+              Describe(info[0]));
+    return env.Undefined();
+  }
+  BatchJob* job = info[0].As<Napi::External<BatchJob>>().Data();
+  if (job->taken) {
+    ThrowRange(env, "probeBatchJoin: this batch's result was already taken");
+    return env.Undefined();
+  }
+  job->Join();
+  if (!job->done) job->Run();  // no thread could be started
+  job->taken = true;
+  Napi::Value r = ResultOf(env, *job);
+  // The copies are in JS now; the job keeps only what it needs to be finalized.
+  job->arena = std::string();
+  job->caps = std::vector<Captured>();
+  return r;
 }
 
 // The deferred close of a batch's fds, from worker threads (road.cc CloseAll).

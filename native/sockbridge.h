@@ -18,6 +18,8 @@ inline AddonData& Intrinsics(Napi::Env env) { return *env.GetInstanceData<AddonD
 // probe.cc
 Napi::Value ProbeBatch(const Napi::CallbackInfo& info);
 Napi::Value CloseFds(const Napi::CallbackInfo& info);
+Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info);
+Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info);
 
 // host.cc
 Napi::Value Uname(const Napi::CallbackInfo& info);

@@ -44,6 +44,7 @@ const OPTS: Record<string, OptionSpec> = {
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
   'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 32)' },
+  'no-overlap': { value: false, help: 'make each batch\'s calls on the thread that compares, one after the other (slower; the report is the same)' },
   'kernel-trace': { value: false, help: 'record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line each call\'s path up with the model (root; slower)' },
   progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
   'no-progress': { value: false, help: 'never show the progress line' },
@@ -104,6 +105,7 @@ function planArgs(p: Parsed): string[] {
     if (v !== undefined) out.push(`--${k}=${v}`);
   }
   if (flag(p, 'kernel-trace')) out.push('--kernel-trace');
+  if (flag(p, 'no-overlap')) out.push('--no-overlap');
   return out;
 }
 
@@ -304,7 +306,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
           onProfile: onCase ? (prof) => onCase(jsonlProfile(v.name, prof)) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
-        }, {}, flag(p, 'kernel-trace'));
+        }, { overlap: !flag(p, 'no-overlap') }, flag(p, 'kernel-trace'));
       } else {
         const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : []), ...(t.examples ? ['--examples'] : [])], {
           onLine: (line) => {
@@ -408,6 +410,9 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
     onProgress: hooks.onProgress,
     shouldStop: () => stopRequested !== null,
     kernelTrace: trace,
+    // The calls of each batch on a second thread while this one compares the previous batch: the
+    // verdict handlers below only count and write to fds already open.
+    overlap: true,
     ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
     ...extra,
   }, (v, i) => {
@@ -448,7 +453,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
   const write = (s: string) => out.write(s + '\n');
   const lines = new JsonlCaseWriter(variant);
   const uninstall = installStopHandlers(() => undefined);
-  const extra: Partial<SweepOptions> = {};
+  const extra: Partial<SweepOptions> = { overlap: !flag(p, 'no-overlap') };
   try {
     if (variant === 'rlimit' || variant.startsWith('rlimit=')) {
       const profileFds = listOpenFds();
@@ -470,7 +475,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       if (emit) write(jsonlProfile(variant, profile));
       const outcome = await runSweep(plan.cases(), {
         profile, batchSize: plan.batch, closeThreads: plan.closeThreads, counters: 'off',
-        frozenFdTable: true, procNet: false,
+        frozenFdTable: true, procNet: false, overlap: !flag(p, 'no-overlap'),
         onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
         shouldStop: () => stopRequested !== null,
         ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),

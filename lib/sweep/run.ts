@@ -8,9 +8,9 @@
  * later cases in the batch get higher fd numbers - the model simulates the same fd table, which it
  * reads from /proc/self/fd (a host fact) before each batch.
  */
-import type { HostProfile, Prediction, SocketCase, Verdict } from '../types';
+import type { HostProfile, Observation, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
-import { observeBatch } from '../probe';
+import { observeBatch, startObserveBatch, type ObserveBatchOptions, type PendingBatch } from '../probe';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
@@ -41,6 +41,15 @@ export interface SweepOptions {
    * The html report asks once per distinct outcome per cell.
    */
   wantTrace?: (v: Verdict) => boolean;
+  /**
+   * Make each batch's calls on a thread of the addon's own while this thread predicts that batch
+   * and lines up the one before (two CPUs: the kernel road and the comparison at once). The
+   * verdicts and their order are the same; each batch's go out while the next batch's calls are
+   * made, so onVerdict and wantTrace must then open and close no fd (the kernel's choice of fd
+   * numbers is compared) - pure computation and writes to fds already open are fine. Ignored
+   * with a kernel trace or under a seccomp filter. Default false.
+   */
+  overlap?: boolean;
 }
 
 export interface BatchCounters {
@@ -72,60 +81,27 @@ export async function runSweep(
   const model = new KernelModel(opts.profile, { trace: ktrace !== undefined });
   const env: AlignEnv = alignEnvFromProfile(opts.profile);
   const countersMode = opts.counters ?? 'off';
+  const overlap = opts.overlap === true && overlapAllowed(opts);
   const out: SweepOutcome = { completed: false, cases: 0, counters: [] };
   let batch: SocketCase[] = [];
   let index = 0;
   let baseline: Counters | null = null;
+  /** A batch observed whose verdicts are not out yet (overlap: they go out during the next batch's calls). */
+  let held: Observed | null = null;
 
   const tracer = new ExampleTracer(opts.profile, env);
 
-  const flush = async (): Promise<boolean> => {
-    if (batch.length === 0) return true;
-    const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
-    model.setOpenFds(fds);
-    const loadedBefore = model.loadedModules();
-    const preds = batch.map((c) => model.predict(c, { keepFd: true }));
-    const modulesMoved = model.loadedModules().length !== loadedBefore.length;
+  /**
+   * Line a batch up and hand its verdicts on. With overlap this runs while the next batch's calls
+   * are made, before the model predicts that batch (a resync below moves the model's fd table).
+   */
+  const emit = (b: Observed): void => {
+    const { preds, obs, steps, batch: cases, fds, loadedBefore, modulesMoved } = b;
     /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
     let resync: [number, number[]] | null = null;
     /** Whether a case of this batch took another of its possible results than the model's first. */
     let branched = false;
-    const predictedCounters = sumPredictedCounters(preds);
-    let before: Counters | null = null;
-    let during: Counters | null = null;
-    let settled = true;
-    if (countersMode !== 'off') {
-      // A closed socket leaves "sockets: used" only when its sock is freed, which for AF_PACKET
-      // and netlink waits for an RCU grace period: let the previous batch's frees land first.
-      if (baseline && countersMode === 'exact') settled = waitForSockstat(baseline.sockstatUsed, 2000);
-      before = readCounters();
-      baseline ??= before;
-    }
-    ktrace?.collect();
-    const obs = observeBatch(batch, {
-      close: 'defer',
-      closeThreads: opts.closeThreads,
-      procNet: opts.procNet !== false,
-      whileOpen: countersMode !== 'off' ? () => { during = readCounters(); } : undefined,
-    });
-    model.closeFds(preds.filter((p) => p.facts !== undefined).map((p) => p.facts!.fd));
-    if (countersMode !== 'off') {
-      const observed = before && during ? diffCounters(before, during) : null;
-      const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;
-      out.counters.push({
-        firstCase: index,
-        cases: batch.length,
-        predicted: predictedCounters,
-        observed,
-        agree: countersMode === 'exact' ? agree : null,
-        note: countersMode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
-          : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
-      });
-    }
-    const steps = ktrace
-      ? alignTrace(batch, obs.map((o) => ({ errno: o.errno, fd: o.fd })), preds.map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet })
-      : null;
-    for (let i = 0; i < batch.length; i++) {
+    for (let i = 0; i < cases.length; i++) {
       let v = alignCase(preds[i], obs[i], env);
       if (steps) {
         const st = steps[i];
@@ -141,17 +117,17 @@ export async function runSweep(
       // After a resync the state before case i is the resynced table plus the cases since.
       if (!ktrace && (v.kind !== 'MATCH' || (opts.wantTrace && v.prediction.trace.length === 0 && opts.wantTrace(v)))) {
         v = resync && resync[0] <= i
-          ? tracer.traced(v, { fds: resync[1], loaded: loadedBefore, modulesMoved, batch: batch.slice(resync[0]), preds: preds.slice(resync[0]), i: i - resync[0] })
-          : tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch, preds, i });
+          ? tracer.traced(v, { fds: resync[1], loaded: loadedBefore, modulesMoved, batch: cases.slice(resync[0]), preds: preds.slice(resync[0]), i: i - resync[0] })
+          : tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch: cases, preds, i });
       }
       if (v.kind === 'UNSUPPORTED' && !sameResult(preds[i].result, obs[i])) branched = true;
-      if (v.kind === 'UNSUPPORTED' && (preds[i].result.fd ?? -1) !== obs[i].fd && i + 1 < batch.length && !opts.frozenFdTable) {
+      if (v.kind === 'UNSUPPORTED' && (preds[i].result.fd ?? -1) !== obs[i].fd && i + 1 < cases.length && !opts.frozenFdTable) {
         // The model took one of several possible results and the kernel another: the fds the
         // later cases of the batch get differ by this one. Their predictions are redone from the
         // fd table as it now is (the fds this batch has left open), never from their own outcomes.
         const table = [...fds, ...obs.slice(0, i + 1).filter((o) => o.errno === 0).map((o) => o.fd)];
         model.setOpenFds(table);
-        for (let j = i + 1; j < batch.length; j++) preds[j] = model.predict(batch[j], { keepFd: true });
+        for (let j = i + 1; j < cases.length; j++) preds[j] = model.predict(cases[j], { keepFd: true });
         resync = [i + 1, table];
       }
       onVerdict(v, index++);
@@ -159,27 +135,120 @@ export async function runSweep(
     if (branched && countersMode === 'exact') {
       // A case whose outcome the model could not know moved the counters its own way.
       const rec = out.counters[out.counters.length - 1];
-      if (rec && rec.firstCase === index - batch.length) {
+      if (rec && rec.firstCase === index - cases.length) {
         rec.agree = null;
         rec.note = 'a case of this batch was UNSUPPORTED (a fact the model needs was unknown) and the kernel chose another of its possible results: counters shown, not compared';
       }
     }
-    out.cases += batch.length;
+    out.cases += cases.length;
+  };
+
+  const flush = async (): Promise<boolean> => {
+    if (batch.length === 0) return true;
+    const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
+    let before: Counters | null = null;
+    let during: Counters | null = null;
+    let settled = true;
+    if (countersMode !== 'off') {
+      // A closed socket leaves "sockets: used" only when its sock is freed, which for AF_PACKET
+      // and netlink waits for an RCU grace period: let the previous batch's frees land first.
+      if (baseline && countersMode === 'exact') settled = waitForSockstat(baseline.sockstatUsed, 2000);
+      before = readCounters();
+      baseline ??= before;
+    }
+    ktrace?.collect();
+    const observeOpts: ObserveBatchOptions = {
+      close: 'defer',
+      closeThreads: opts.closeThreads,
+      procNet: opts.procNet !== false,
+      whileOpen: countersMode !== 'off' ? () => { during = readCounters(); } : undefined,
+    };
+    const thisBatch = batch;
     batch = [];
+    // With overlap the calls start now on the addon's thread; from here until finish() returns
+    // this thread opens and closes no fd: it predicts this batch and lines up the last one.
+    const pending: PendingBatch = overlap ? startObserveBatch(thisBatch, observeOpts) : { finish: () => observeBatch(thisBatch, observeOpts) };
+    let preds: Prediction[];
+    let loadedBefore: string[];
+    try {
+      // The batch before first: its verdicts may resync the model's fd table (see emit).
+      if (held) { const h = held; held = null; emit(h); }
+      model.setOpenFds(fds);
+      loadedBefore = model.loadedModules();
+      preds = thisBatch.map((c) => model.predict(c, { keepFd: true }));
+    } catch (e) {
+      try { pending.finish(); } catch { /* the first error is the one to report */ }
+      throw e;
+    }
+    const obs = pending.finish();
+    const modulesMoved = model.loadedModules().length !== loadedBefore.length;
+    model.closeFds(preds.filter((p) => p.facts !== undefined).map((p) => p.facts!.fd));
+    if (countersMode !== 'off') {
+      const predictedCounters = sumPredictedCounters(preds);
+      const observed = before && during ? diffCounters(before, during) : null;
+      const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;
+      out.counters.push({
+        firstCase: index,
+        cases: thisBatch.length,
+        predicted: predictedCounters,
+        observed,
+        agree: countersMode === 'exact' ? agree : null,
+        note: countersMode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
+          : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
+      });
+    }
+    const steps = ktrace
+      ? alignTrace(thisBatch, obs.map((o) => ({ errno: o.errno, fd: o.fd })), preds.map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet })
+      : null;
+    const observed: Observed = { batch: thisBatch, preds, obs, steps, fds, loadedBefore, modulesMoved };
+    if (overlap) held = observed;
+    else emit(observed);
     opts.onProgress?.(out.cases);
     await new Promise<void>((r) => setImmediate(r));
     return !(opts.shouldStop?.() ?? false);
   };
 
+  /** The held batch's verdicts (the last batch, or the one observed before a stop). */
+  const drain = (): void => {
+    if (!held) return;
+    const h = held;
+    held = null;
+    emit(h);
+    opts.onProgress?.(out.cases);
+  };
+
   for (const c of cases) {
     batch.push(c);
     if (batch.length >= batchSize) {
-      if (!(await flush())) return out;
+      if (!(await flush())) { drain(); return out; }
     }
   }
-  if (!(await flush())) return out;
+  if (!(await flush())) { drain(); return out; }
+  drain();
   out.completed = true;
   return out;
+}
+
+/** One batch observed: what its verdicts are made of. */
+interface Observed {
+  batch: SocketCase[];
+  preds: Prediction[];
+  obs: Observation[];
+  steps: ReturnType<typeof alignTrace> | null;
+  fds: number[];
+  loadedBefore: string[];
+  modulesMoved: boolean;
+}
+
+/**
+ * Whether the calls may run on the addon's thread. Not with a kernel trace (it records this
+ * thread's tracepoints) and not under a seccomp filter (a TRAP's SIGSYS and a KILL_THREAD act on
+ * the calling thread, and the model's answer for them is about the thread that runs the sweep):
+ * those run the calls on this thread, as before.
+ */
+function overlapAllowed(opts: SweepOptions): boolean {
+  if (opts.kernelTrace) return false;
+  return opts.profile.security.seccomp.value === 0;
 }
 
 /**
