@@ -135,10 +135,18 @@ export interface NativeAddon {
   /** Wait for a probeBatchStart batch and return what probeBatch would have; once per handle. */
   probeBatchJoin(handle: NativeBatchHandle): NativeBatchResult;
   /**
-   * close() each fd, from up to `threads` worker threads at once (AF_PACKET closes each wait for
-   * an RCU grace period; concurrent closes share them). Returns the errno of each close (0 = ok).
+   * close() each fd, from up to `threads` threads at once, this one included (AF_PACKET closes
+   * each wait for an RCU grace period; concurrent closes share them). The other threads are a
+   * pool made on first use and kept for the process (they hold no fd and block asynchronous
+   * signals). Returns the errno of each close (0 = ok).
    */
   closeFds(fds: Int32Array, threads: number): Int32Array;
+  /**
+   * The fds open in this process, ascending: /proc/self/fd read with getdents64, less the
+   * directory's own fd (opened O_CLOEXEC and closed before the call returns). { errno } when
+   * /proc/self/fd cannot be read (EMFILE at RLIMIT_NOFILE, ENOENT without procfs).
+   */
+  openFds(): Int32Array | { errno: number };
   uname(): NativeUname;
   /** getrlimit(resource): [soft, hard], RLIM_INFINITY as -1. */
   getrlimit(resource: number): [number, number];

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeBatchStart", Napi::Function::New(env, ProbeBatchStart, "probeBatchStart"));
   exports.Set("probeBatchJoin", Napi::Function::New(env, ProbeBatchJoin, "probeBatchJoin"));
   exports.Set("closeFds", Napi::Function::New(env, CloseFds, "closeFds"));
+  exports.Set("openFds", Napi::Function::New(env, OpenFds, "openFds"));
   exports.Set("uname", Napi::Function::New(env, Uname, "uname"));
   exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));

@@ -4,10 +4,15 @@
 //
 // No JS value is created until every syscall is done, so nothing JS can run (a GC finalizer
 // closing a FileHandle, say) between a socket() and its observations.
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -259,7 +264,102 @@ Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// The deferred close of a batch's fds, from worker threads (road.cc CloseAll).
+// The close pool: threads made once, on the first deferred close that needs them, and woken
+// once per batch (making up to 127 threads for every batch cost more than the closes of most
+// batches). Each blocks in close() on its own; AF_PACKET's release waits for an RCU grace
+// period, and closes waiting at the same time share one. A pool thread holds no fd and blocks
+// every asynchronous signal; it only ever calls close() on fds handed to it.
+namespace {
+
+struct ClosePool {
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+  pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+  std::vector<pthread_t> threads;
+  // The batch being closed (valid while gen is odd... see Close): fds, errs, n.
+  const int32_t* fds = nullptr;
+  int32_t* errs = nullptr;
+  size_t n = 0;
+  size_t next = 0;      // the next index to close
+  size_t finished = 0;  // indices closed
+  size_t helpers = 0;   // pool threads still allowed to join this batch
+  uint64_t gen = 0;
+};
+
+ClosePool g_pool;
+
+// Take indices of the current batch until none is left; mu is held on entry and on return.
+void CloseSome(ClosePool* p) {
+  while (p->next < p->n) {
+    size_t i = p->next++;
+    pthread_mutex_unlock(&p->mu);
+    // close() is not retried on EINTR: on Linux the fd is gone either way.
+    int32_t e = syscall(SYS_close, p->fds[i]) == 0 ? 0 : errno;
+    pthread_mutex_lock(&p->mu);
+    p->errs[i] = e;
+    if (++p->finished == p->n) pthread_cond_broadcast(&p->done);
+  }
+}
+
+void* PoolWorker(void* arg) {
+  ClosePool* p = static_cast<ClosePool*>(arg);
+  pthread_mutex_lock(&p->mu);
+  uint64_t seen = p->gen;
+  for (;;) {
+    while (p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
+    seen = p->gen;
+    if (p->helpers == 0) continue;
+    --p->helpers;
+    CloseSome(p);
+  }
+  return nullptr;
+}
+
+// close() every fd from up to `threads` threads (this one included): the pool grows to
+// threads - 1 (fewer when pthread_create fails; this thread always works too).
+void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
+  ClosePool* p = &g_pool;
+  size_t extra = threads > 0 ? threads - 1 : 0;
+  if (extra > n) extra = n > 0 ? n - 1 : 0;
+  if (p->threads.size() < extra) {
+    sigset_t all, old;
+    sigfillset(&all);
+    for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, sig);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (p->threads.size() < extra) {
+      pthread_t th;
+      if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
+      pthread_detach(th);
+      p->threads.push_back(th);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+  }
+  pthread_mutex_lock(&p->mu);
+  p->fds = fds;
+  p->errs = errs;
+  p->n = n;
+  p->next = 0;
+  p->finished = 0;
+  p->helpers = extra < p->threads.size() ? extra : p->threads.size();
+  ++p->gen;
+  if (p->helpers > 0) pthread_cond_broadcast(&p->work);
+  CloseSome(p);
+  while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
+  // No pool thread may touch this batch any more: fds and errs belong to the caller again.
+  p->helpers = 0;
+  p->n = 0;
+  p->fds = nullptr;
+  p->errs = nullptr;
+  pthread_mutex_unlock(&p->mu);
+}
+
+}  // namespace
+
+// The deferred close of a batch's fds, from the close pool.
 Napi::Value CloseFds(const Napi::CallbackInfo& info) {
   static const char kFn[] = "closeFds";
   Napi::Env env = info.Env();
@@ -273,9 +373,60 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
   const size_t n = fds.ElementLength();
   Napi::Int32Array errs = Napi::Int32Array::New(env, n);
   if (env.IsExceptionPending()) return env.Undefined();
-
-  CloseAll(fds.Data(), errs.Data(), n, static_cast<size_t>(threadsD));
+  // The fds are copied: the pool threads must not read JS memory.
+  std::vector<int32_t> copy(fds.Data(), fds.Data() + n);
+  std::vector<int32_t> out(n, 0);
+  PoolClose(copy.data(), out.data(), n, static_cast<size_t>(threadsD));
+  if (n > 0) std::memcpy(errs.Data(), out.data(), n * sizeof(int32_t));
   return errs;
+}
+
+// The fds open in this process, ascending: /proc/self/fd read with getdents64, less the
+// directory's own fd. null when /proc/self/fd cannot be opened (the errno is thrown by JS).
+Napi::Value OpenFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("errno", Napi::Number::New(env, errno));
+    return o;
+  }
+  std::vector<int32_t> fds;
+  alignas(8) char buf[8192];
+  int err = 0;
+  for (;;) {
+    long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (got == 0) break;
+    for (long off = 0; off < got;) {
+      const struct Dirent {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      }* d = reinterpret_cast<const Dirent*>(buf + off);
+      off += d->reclen;
+      const char* nm = d->name;
+      if (*nm < '0' || *nm > '9') continue;
+      long v = 0;
+      for (; *nm >= '0' && *nm <= '9'; ++nm) v = v * 10 + (*nm - '0');
+      if (*nm != '\0' || v > INT32_MAX || v == dfd) continue;
+      fds.push_back(static_cast<int32_t>(v));
+    }
+  }
+  close(dfd);
+  if (err != 0) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("errno", Napi::Number::New(env, err));
+    return o;
+  }
+  std::sort(fds.begin(), fds.end());
+  return Copy<int32_t, Napi::Int32Array>(env, fds);
 }
 
 }  // namespace sockbridge

@@ -111,7 +111,7 @@ describe('native addon', function () {
     it('loads from dist/lib/native.js and exposes every function of NativeAddon', function () {
       const names: Array<keyof NativeAddon> = [
         'probeBatch', 'closeFds', 'uname', 'getrlimit', 'setrlimit', 'capget', 'getids',
-        'constants', 'strerrorname', 'nsOwnerInode',
+        'constants', 'strerrorname', 'nsOwnerInode', 'probeBatchStart', 'probeBatchJoin', 'openFds',
       ];
       for (const n of names) assert.strictEqual(typeof a[n], 'function', n);
       assert.strictEqual(native(), a, 'loaded once');
@@ -399,6 +399,54 @@ describe('native addon', function () {
       const notOpen = lowestFreeFd() + 1000;
       assert.deepStrictEqual(Array.from(a.closeFds(new Int32Array([fd, -1, notOpen]), 2)), [0, EBADF, EBADF]);
       assert.throws(() => fs.fstatSync(fd), /EBADF/);
+    });
+
+    it('closes batch after batch from its thread pool, each fd once, leaving no fd of its own', function () {
+      const before = fdTable();
+      for (const threads of [64, 1, 128, 7, 256, 2]) {
+        const fds = new Int32Array(300);
+        for (let i = 0; i < fds.length; i++) fds[i] = fs.openSync('/dev/null', 'r');
+        assert.deepStrictEqual(Array.from(a.closeFds(fds, threads)), Array.from(fds, () => 0), `${threads} threads`);
+        assert.deepStrictEqual(fdTable(), before, `${threads} threads: every fd closed`);
+        // Closing them again: every one is EBADF now, reported at its own index.
+        assert.deepStrictEqual(Array.from(a.closeFds(fds, threads)), Array.from(fds, () => EBADF));
+      }
+    });
+  });
+
+  describe('openFds', function () {
+    it('lists what /proc/self/fd lists, less its own directory fd, in order', function () {
+      const extra = [fs.openSync('/dev/null', 'r'), fs.openSync('/dev/null', 'r')];
+      try {
+        const fromNode = fs.readdirSync('/proc/self/fd').map(Number)
+          .filter((fd) => { try { fs.fstatSync(fd); return true; } catch { return false; } }).sort((x, y) => x - y);
+        const got = a.openFds();
+        assert.ok(got instanceof Int32Array);
+        assert.deepStrictEqual(Array.from(got), fromNode);
+        for (const fd of extra) assert.ok(got.includes(fd));
+      } finally {
+        for (const fd of extra) fs.closeSync(fd);
+      }
+      assert.deepStrictEqual(fdTable(), fdTable());
+    });
+
+    it('says EMFILE as data when no fd is free for the directory', function () {
+      const nofile = a.constants().RLIMIT_NOFILE;
+      // In a child process: lowering this process's limit could fail the test runner's own opens.
+      const r = require('child_process').spawnSync(process.execPath, ['-e', `
+        const fs = require('fs');
+        const a = require(${JSON.stringify(require.resolve('../lib/native'))}).native();
+        const lowest = fs.openSync('/dev/null', 'r');
+        fs.closeSync(lowest);
+        const [, hard] = a.getrlimit(${nofile});
+        a.setrlimit(${nofile}, lowest, hard);
+        const got = a.openFds();
+        a.setrlimit(${nofile}, hard, hard);
+        console.log(JSON.stringify({ got, table: a.openFds() instanceof Int32Array }));`], { encoding: 'utf8' });
+      assert.strictEqual(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { got: { errno?: number }; table: boolean };
+      assert.strictEqual(out.got.errno, 24, `EMFILE, got ${JSON.stringify(out.got)}`);
+      assert.strictEqual(out.table, true, 'read again once the limit was raised');
     });
   });
 
