@@ -12,7 +12,7 @@ import { runSweep, type SweepOptions } from '../sweep/run';
 import { addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
 import { JsonlCaseWriter } from '../sweep/jsonl';
-import { VARIANTS, VARIANT_GROUPS, variantByName, spawnWorker, setNetnsSysctls, type VariantSpec } from '../sweep/variants';
+import { VARIANTS, VARIANT_GROUPS, variantByName, spawnWorker, setNetnsSysctls, type VariantSpec, type Worker } from '../sweep/variants';
 import {
   jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport,
   textSummary, textTotals, textVerdict, bold, dim, red, green, yellow, type TextStyle,
@@ -44,7 +44,7 @@ const OPTS: Record<string, OptionSpec> = {
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
   'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 32)' },
-  'no-overlap': { value: false, help: 'make each batch\'s calls on the thread that compares, one after the other (slower; the report is the same)' },
+  'no-overlap': { value: false, help: 'one thing at a time: each batch\'s calls on the thread that compares, each variant\'s worker started when the one before is done (slower; the report is the same)' },
   'kernel-trace': { value: false, help: 'record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line each call\'s path up with the model (root; slower)' },
   progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
   'no-progress': { value: false, help: 'never show the progress line' },
@@ -57,6 +57,7 @@ const OPTS: Record<string, OptionSpec> = {
   'no-control': { value: false, help: 'with --emulator: skip the native control run on this kernel' },
   worker: { value: true, arg: 'VARIANT', help: '(internal) run as a variant\'s child process' },
   'emit-cases': { value: false, help: '(internal) with --worker: stream every case' },
+  'wait-go': { value: false, help: '(internal) with --worker: wait for "go" on standard input before reading the host' },
   examples: { value: false, help: '(internal) with --worker: keep one traced example per distinct outcome per cell (html)' },
   ...POLICY_OPTS,
 };
@@ -244,7 +245,7 @@ const exitForSignal = (s: NodeJS.Signals) => (s === 'SIGINT' ? 130 : 143);
 export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, OPTS, 'sweep');
   if (flag(p, 'help')) {
-    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case MATCHes, 1 on any mismatch, 4 when none mismatches but some are EXPLAINED or\nUNSUPPORTED, 2 on a usage error, 3 when the machine cannot run it, 130/143 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases'))) + '\n');
+    io.out(helpText('sweep', '[OPTIONS]', 'Run a matrix of socket() calls down both roads and report where the model and the kernel agree.\nExit 0 when every case MATCHes, 1 on any mismatch, 4 when none mismatches but some are EXPLAINED or\nUNSUPPORTED, 2 on a usage error, 3 when the machine cannot run it, 130/143 when interrupted.', Object.fromEntries(Object.entries(OPTS).filter(([k]) => k !== 'worker' && k !== 'emit-cases' && k !== 'wait-go'))) + '\n');
     return 0;
   }
   if (p.positional.length) throw new UsageError(`sweep takes no arguments, only options (got "${p.positional[0]}"); e.g. sockbridge sweep --domains AF_INET --types SOCK_RAW`);
@@ -293,11 +294,38 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
         host: jsonlHost(), batch: plan.batch,
       }) + '\n');
     }
-    for (const v of run) {
-      if (stopRequested) break;
+    const onCase = format === 'jsonl' ? (line: string) => out.write(line + '\n') : undefined;
+    /** A variant's worker with its tally, started ahead (held) while the variant before it runs. */
+    const startWorker = (v: VariantSpec, held: boolean): { t: VariantTally; child: Worker } => {
       const t = newTally(v.name, { examples: format === 'html' });
+      const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : []), ...(t.examples ? ['--examples'] : [])], {
+        onLine: (line) => {
+          if (line.startsWith('{"kind":"tally"')) Object.assign(t, deserializeTally(line));
+          else if (onCase) onCase(line);
+        },
+        // The worker's jsonl lines go into the report as the bytes it wrote.
+        onBytes: onCase ? (bytes) => out.writeBytes(bytes) : undefined,
+        onProgress: (done) => progress.update(v.name, done, plan.count),
+        onStderr: (text) => { progress.clear(); io.err(text); },
+      }, held);
+      children.add(child);
+      return { t, child };
+    };
+    type Ahead = { t: VariantTally; child: Worker };
+    let ahead = null as Ahead | null;
+    for (let k = 0; k < run.length; k++) {
+      const v = run[k];
+      if (stopRequested) break;
+      // A worker's tally is made with it (started ahead, or now); self's here.
+      const mine: Ahead | null = ahead ?? (v.name === 'self' ? null : startWorker(v, false));
+      ahead = null;
+      const t = mine ? mine.t : newTally(v.name, { examples: format === 'html' });
       tallies.push(t);
-      const onCase = format === 'jsonl' ? (line: string) => out.write(line + '\n') : undefined;
+      // While a worker sweeps, the next variant's worker starts (node and its modules load on the
+      // other CPU) and reads the host only when this one is done. Not while self sweeps in this
+      // process: the pipes to a worker would take fd numbers, and the fds are compared.
+      const next = run[k + 1];
+      const startNext = (): void => { if (next && next.name !== 'self' && !stopRequested && !flag(p, 'no-overlap')) ahead = startWorker(next, true); };
       if (v.name === 'self') {
         const lines = new JsonlCaseWriter(v.name);
         await sweepInProcess(plan, t, v.name, {
@@ -308,17 +336,9 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
           onProgress: (done) => progress.update(v.name, done, plan.count),
         }, { overlap: !flag(p, 'no-overlap') }, flag(p, 'kernel-trace'));
       } else {
-        const child = spawnWorker(v, [...planArgs(p), ...(onCase ? ['--emit-cases'] : []), ...(t.examples ? ['--examples'] : [])], {
-          onLine: (line) => {
-            if (line.startsWith('{"kind":"tally"')) Object.assign(t, deserializeTally(line));
-            else if (onCase) onCase(line);
-          },
-          // The worker's jsonl lines go into the report as the bytes it wrote.
-          onBytes: onCase ? (bytes) => out.writeBytes(bytes) : undefined,
-          onProgress: (done) => progress.update(v.name, done, plan.count),
-          onStderr: (text) => { progress.clear(); io.err(text); },
-        });
-        children.add(child);
+        const child = mine!.child;
+        child.go();
+        startNext();
         const code = await child.done;
         children.delete(child);
         if (code !== 0 && code !== 1 && !stopRequested) {
@@ -328,6 +348,13 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
       }
       progress.clear();
       if (format === 'jsonl') out.write(jsonlSummary(t) + '\n');
+    }
+    if (ahead) {
+      // Stopped before the worker started ahead could go: it exits without a word.
+      const left: { t: VariantTally; child: Worker } = ahead;
+      left.child.kill('SIGTERM');
+      await left.child.done;
+      children.delete(left.child);
     }
     progress.clear();
     const seconds = (Date.now() - started) / 1000;
@@ -447,6 +474,8 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
 /** A variant's child: set up what the variant needs, sweep, stream lines, send the tally last. */
 async function runWorker(variant: string, p: Parsed): Promise<number> {
   const plan = buildPlan(p);
+  // Started ahead while the previous variant sweeps: nothing of the host is read before "go".
+  if (flag(p, 'wait-go') && !waitForGo()) return 0;
   const emit = flag(p, 'emit-cases');
   const t = newTally(variant, { examples: flag(p, 'examples') });
   const out = new BufferedOut(1, false);
@@ -517,6 +546,33 @@ function policyForVariant(variant: string, prof: HostProfile, p: Parsed, notes: 
   installFilters(c.filters);
   notes.push(`installed in this worker (no_new_privs, SECCOMP_SET_MODE_FILTER): ${c.filters.map((f) => `"${f.name}" (${f.insns.length} instructions)`).join(', ')}`);
   return withFilters(base, c.filters, `installed by the ${variant} variant`);
+}
+
+/**
+ * A worker started ahead (--wait-go) waits here for the parent's "go" line on standard input,
+ * reading fd 0 directly (process.stdin would open a stream of its own). false: the parent closed
+ * it without "go" (it stopped), and the worker ends without reading the host. fd 0 stays open, so
+ * the worker's fd table is what it would have been with standard input on /dev/null.
+ */
+function waitForGo(): boolean {
+  const buf = Buffer.alloc(64);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let got = '';
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') { Atomics.wait(pause, 0, 0, 5); continue; }
+      if (code === 'EOF') return false;
+      throw e;
+    }
+    if (n === 0) return false;
+    got += buf.toString('latin1', 0, n);
+    const nl = got.indexOf('\n');
+    if (nl >= 0) return got.slice(0, nl) === 'go';
+  }
 }
 
 /**

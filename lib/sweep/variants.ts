@@ -282,20 +282,41 @@ export interface WorkerHandlers {
   onStderr(text: string): void;
 }
 
-/** Start `sockbridge sweep --worker VARIANT <args>` under the variant's wrapper. */
-export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): { done: Promise<number>; kill(sig: NodeJS.Signals): void } {
+export interface Worker {
+  done: Promise<number>;
+  kill(sig: NodeJS.Signals): void;
+  /**
+   * A worker started with `held` waits before it reads anything of the host; this lets it go.
+   * (A held worker that is never let go exits 0 without sweeping when it is killed or its stdin closes.)
+   */
+  go(): void;
+}
+
+/**
+ * Start `sockbridge sweep --worker VARIANT <args>` under the variant's wrapper. With `held`,
+ * the worker starts (node, its modules, its arguments) but waits with `--wait-go` until go():
+ * the parent starts the next variant's worker while the current one sweeps, and lets it go
+ * once that one is done, so it reads its host profile after every earlier variant's calls.
+ */
+export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers, held = false): Worker {
   const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'sockbridge.js');
-  const argv = [...v.wrapper, process.execPath, bin, 'sweep', '--worker', v.name, ...args];
+  const argv = [...v.wrapper, process.execPath, bin, 'sweep', '--worker', v.name, ...(held ? ['--wait-go'] : []), ...args];
   const [cmd, ...rest] = argv;
   const resolved = cmd === process.execPath ? cmd : which(cmd) ?? cmd;
-  const child = spawn(resolved, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: v.env ? { ...process.env, ...v.env() } : process.env });
+  const child = spawn(resolved, rest, {
+    stdio: [held ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: v.env ? { ...process.env, ...v.env() } : process.env,
+  });
+  const stdout = child.stdout!;
+  const stderr = child.stderr!;
+  if (held) child.stdin!.on('error', () => { /* the worker is gone: its exit status says why */ });
   let buf = '';
   const router = h.onBytes ? new WorkerStdout(h.onLine, h.onBytes) : null;
   if (router) {
-    child.stdout.on('data', (chunk: Buffer) => router.push(chunk));
+    stdout.on('data', (chunk: Buffer) => router.push(chunk));
   } else {
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -306,8 +327,8 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): 
     });
   }
   let ebuf = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
     ebuf += chunk;
     let nl: number;
     while ((nl = ebuf.indexOf('\n')) >= 0) {
@@ -327,7 +348,16 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers): 
       resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1));
     });
   });
-  return { done, kill: (sig) => { try { child.kill(sig); } catch { /* gone */ } } };
+  let gone = false;
+  return {
+    done,
+    kill: (sig) => { try { child.kill(sig); } catch { /* gone */ } },
+    go: () => {
+      if (!held || gone) return;
+      gone = true;
+      child.stdin!.end('go\n');
+    },
+  };
 }
 
 const NL = 0x0a;
