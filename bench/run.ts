@@ -633,10 +633,14 @@ function machine(): string {
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: string } {
+const ONLY = ['inproc', 'cli', 'default'] as const;
+type Only = typeof ONLY[number];
+
+function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: string; only?: Only } {
   let runs = 3;
   let crowd = true;
   let netnsDir: string | undefined;
+  let only: Only | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') {
@@ -645,19 +649,24 @@ function parseArgs(argv: string[]): { runs: number; crowd: boolean; netnsDir?: s
       runs = v;
     } else if (a === '--no-crowd') {
       crowd = false;
+    } else if (a === '--only') {
+      const v = argv[++i];
+      if (!(ONLY as readonly string[]).includes(v)) throw new UsageError(`--only takes one of ${ONLY.join(', ')} (got ${JSON.stringify(v)})`);
+      only = v as Only;
     } else if (a === '--netns-phase') {
       netnsDir = argv[++i];
       if (!netnsDir) throw new UsageError('--netns-phase needs a directory (internal option)');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--runs N] [--no-crowd]   (or: node dist/bench/run.js [options])\n' +
+      process.stdout.write('usage: npm run bench -- [--runs N] [--no-crowd] [--only ROW]   (or: node dist/bench/run.js [options])\n' +
         '  --runs N     best of N runs for each timed figure (1..20, default 3)\n' +
-        '  --no-crowd   skip the crowded-namespace figure (needs root for unshare -n)\n');
+        '  --no-crowd   skip the crowded-namespace figure (needs root for unshare -n)\n' +
+        `  --only ROW   one row and the best C floor it is a ratio to, interleaved, for iterating (${ONLY.join(', ')}); exit 0/1 by that row\n`);
       process.exit(0);
     } else {
-      throw new UsageError(`unknown option ${JSON.stringify(a)}; valid: --runs N, --no-crowd, --help`);
+      throw new UsageError(`unknown option ${JSON.stringify(a)}; valid: --runs N, --no-crowd, --only ROW, --help`);
     }
   }
-  return { runs, crowd, netnsDir };
+  return { runs, crowd, netnsDir, only };
 }
 
 async function main(): Promise<number> {
@@ -682,6 +691,8 @@ async function main(): Promise<number> {
   const tp = nowNs();
   const profile = gatherHostProfile();
   const profileNs = nowNs() - tp;
+
+  if (args.only) return onlyRow(args.only, args.runs, exe, matrixFile, m, profile, dir, where, started);
 
   log('C naive sweep (one run: it waits out every AF_PACKET close in turn)');
   const naive = runC(exe, matrixFile, 'naive');
@@ -937,6 +948,72 @@ async function main(): Promise<number> {
     `${checksOk ? '' : ', and a check failed (the figures may not compare like with like)'}; bench took ${secs(nowNs() - started)}`);
   process.stdout.write(out.join('\n') + '\n');
   return failed === 0 && checksOk ? 0 : 1;
+}
+
+/**
+ * --only ROW: that row's measure and the best C floor (tables by family + sock_diag; for the
+ * default sweep, in each variant's condition), interleaved, best of `runs`. For iterating on one
+ * figure; the full bench is what the README quotes.
+ */
+async function onlyRow(only: Only, runs: number, exe: string, matrixFile: string, m: Matrix, profile: HostProfile, dir: string, where: string, started: number): Promise<number> {
+  const rows: Row[] = [];
+  const ratio = (x: number): string => `${x.toFixed(2)}x`;
+  const floors: CResult[] = [];
+  const notes: string[] = [];
+  let ok = true;
+  if (only === 'inproc' || only === 'cli') {
+    const ts: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      log(`C floor and ${only}, run ${r + 1}/${runs}`);
+      floors.push(runC(exe, matrixFile, 'floor', 'diag'));
+      if (only === 'inproc') {
+        ts.push((await sweepInProcess(m, profile)).ns);
+      } else {
+        const c = await cliRun(dir);
+        if (!exitOk(c)) { ok = false; notes.push(`CLI sweep exited ${c.exitCode}: ${c.stderr.trim().split('\n').slice(-2).join(' | ')}`); }
+        ts.push(c.ns);
+      }
+      floors.push(runC(exe, matrixFile, 'floor', 'diag'));
+    }
+    const floor = best(floors);
+    const t = Math.min(...ts);
+    const target = only === 'inproc' ? TARGET.vsFloor : TARGET.cliVsFloor;
+    rows.push({ figure: 'C near-floor, tables by family + sock_diag', value: secs(floor.ns), target: '', ratio: '', result: 'info' });
+    rows.push({
+      figure: only === 'inproc' ? 'sockbridge sweep, in-process' : 'sweep --variants self --format jsonl, whole process',
+      value: secs(t), target: `<= ${target}x best C floor`, ratio: ratio(t / floor.ns), result: ok && t / floor.ns <= target ? 'PASS' : 'FAIL',
+    });
+    notes.push(`all runs: ${ts.map((x) => secs(x)).join(', ')}; C floor ${floors.map((f) => secs(f.ns)).join(', ')}`);
+  } else {
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(matrixFile, 0o644);
+    const defaults: DefaultRun[] = [];
+    const variantFloors = new Map<string, Array<{ result: CResult; wallNs: number }>>();
+    for (let r = 0; r < runs; r++) {
+      log(`default sweep and the C floor in each variant's condition, run ${r + 1}/${runs}`);
+      const d = await defaultRun();
+      defaults.push(d);
+      if (d.exitCode !== 0) { ok = false; notes.push(`default sweep exited ${d.exitCode}: ${d.stderr.trim().split('\n').slice(-2).join(' | ')}`); break; }
+      for (const v of d.variants) {
+        if (!variantFloors.has(v)) variantFloors.set(v, []);
+        variantFloors.get(v)!.push(runCInCondition(exe, matrixFile, v));
+      }
+    }
+    const def = defaults.reduce((a, b) => (b.ns < a.ns ? b : a));
+    const floorOf = [...variantFloors].map(([v, rs]) => ({ variant: v, ...rs.reduce((a, b) => (b.wallNs < a.wallNs ? b : a)) }));
+    const sum = floorOf.reduce((a, f) => a + f.wallNs, 0);
+    rows.push({
+      figure: `default sweep, ${def.variants.length} variants, whole process`, value: secs(def.ns),
+      target: `<= ${TARGET.defaultVsFloors}x sum of C floors (${secs(sum)})`, ratio: sum > 0 ? ratio(def.ns / sum) : '',
+      result: ok && sum > 0 && def.ns / sum <= TARGET.defaultVsFloors ? 'PASS' : 'FAIL',
+    });
+    notes.push(`all runs: ${defaults.map((d) => secs(d.ns)).join(', ')}; C floors ${floorOf.map((f) => `${f.variant} ${secs(f.wallNs)}`).join(', ')}`);
+  }
+  const out = [`sockbridge bench --only ${only}: best of ${runs}`, `machine: ${where}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`, '', table(rows), '', ...notes];
+  const failed = rows.some((r) => r.result === 'FAIL');
+  out.push('', `${failed ? 'FAIL' : 'PASS'}: --only ${only}; bench took ${secs(nowNs() - started)}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return failed ? 1 : 0;
 }
 
 function exitOk(c: CliResult): boolean {

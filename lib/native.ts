@@ -239,6 +239,7 @@ export interface NativeSeccompSpec {
   rules: Array<{ nr: number; action: number; conds: Array<[number, number, number, number, number, number]> }>;
 }
 
+import * as fs from 'fs';
 import * as path from 'path';
 
 let cached: NativeAddon | undefined;
@@ -252,9 +253,18 @@ export function native(): NativeAddon {
   // dist/lib/native.js -> the package root, where binding.gyp builds build/Release/sockbridge.node.
   const root = path.resolve(__dirname, '..', '..');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
-    cached = bindings({ bindings: 'sockbridge', module_root: root });
+    // node-gyp's Release build, loaded by its path when bindings would pick it (no build/ or
+    // build/Debug/ copy before it in bindings' order): bindings finds it by trying a list of
+    // paths, each miss a thrown error, which cost more than the rest of loading the addon.
+    const release = path.join(root, 'build', 'Release', 'sockbridge.node');
+    const earlier = [path.join(root, 'build', 'sockbridge.node'), path.join(root, 'build', 'Debug', 'sockbridge.node')];
+    if (fs.existsSync(release) && !earlier.some((f) => fs.existsSync(f))) {
+      cached = require(release) as NativeAddon;
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
+      cached = bindings({ bindings: 'sockbridge', module_root: root });
+    }
   } catch (e) {
     // bindings' first line ends in "Tried:"; the list after it is long, the root says enough.
     const why = e instanceof Error ? e.message.split('\n')[0].replace(/\.?\s*Tried:$/, '') : String(e);

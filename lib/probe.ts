@@ -133,10 +133,15 @@ function checkCases(cases: unknown): asserts cases is SocketCase[] {
       throw new TypeError(`cases[${i}] must be an object {domain, type, protocol} (got ${describe(c)})`);
     }
     const o = c as Record<string, unknown>;
-    checkInt32(o.domain, `cases[${i}].domain`);
-    checkInt32(o.type, `cases[${i}].type`);
-    checkInt32(o.protocol, `cases[${i}].protocol`);
+    // The names are built only for a bad value: a batch checks 6,000 of them.
+    if (!isInt32(o.domain)) checkInt32(o.domain, `cases[${i}].domain`);
+    if (!isInt32(o.type)) checkInt32(o.type, `cases[${i}].type`);
+    if (!isInt32(o.protocol)) checkInt32(o.protocol, `cases[${i}].protocol`);
   }
+}
+
+function isInt32(v: unknown): boolean {
+  return typeof v === 'number' && (v | 0) === v;
 }
 
 interface CheckedOptions {
@@ -446,9 +451,23 @@ export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOp
 export interface PendingBatch {
   /**
    * Wait for the calls, then do what observeBatch does after them (whileOpen, /proc/net, the
-   * close) and return the same observations. Call it exactly once, also when giving up.
+   * close) and return the same observations. Call it (or finishRaw) exactly once, also when giving up.
    */
   finish(): Observation[];
+  /**
+   * finish() without building the observations: everything that needs the batch's fds open is
+   * done and the fds are closed; observationsOf(raw) builds the same observations later (a sweep
+   * builds them while the next batch's calls are made). whileOpen is called without them.
+   */
+  finishRaw(whileOpen?: () => void): RawBatch;
+}
+
+/** A finished batch before its observations are built (PendingBatch.finishRaw). */
+export interface RawBatch {
+  cases: readonly SocketCase[];
+  r: NativeBatchResult;
+  /** Each new socket's /proc/net row by inode; undefined when /proc/net was not asked. */
+  rows: Found | undefined;
 }
 
 /**
@@ -462,16 +481,33 @@ export interface PendingBatch {
  */
 export function startObserveBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): PendingBatch {
   const b = prepareBatch(cases, opts);
-  if (b.n === 0) return { finish: () => [] };
   const addon = native();
-  const handle = addon.probeBatchStart(b.domains, b.types, b.protocols, b.probeOpts);
+  const handle = b.n === 0 ? null : addon.probeBatchStart(b.domains, b.types, b.protocols, b.probeOpts);
   let taken = false;
+  const join = (): NativeBatchResult | null => {
+    if (taken) throw new Error('PendingBatch.finish: this batch was already finished');
+    taken = true;
+    return handle === null ? null : addon.probeBatchJoin(handle);
+  };
   return {
     finish: () => {
-      if (taken) throw new Error('PendingBatch.finish: this batch was already finished');
-      taken = true;
-      return completeBatch(cases, b.o, addon.probeBatchJoin(handle));
+      const r = join();
+      return r === null ? [] : completeBatch(cases, b.o, r);
     },
+    finishRaw: (whileOpen) => {
+      const r = join();
+      if (r === null) return { cases, r: emptyResult(), rows: undefined };
+      return completeRaw(cases, b.o, r, whileOpen);
+    },
+  };
+}
+
+function emptyResult(): NativeBatchResult {
+  const i = new Int32Array(0);
+  const u = new Uint32Array(0);
+  return {
+    errno: i, fd: i, fdFlags: i, flFlags: i, soDomain: i, soType: i, soProtocol: i, stMode: u, stUid: u, stGid: u,
+    stIno: new Float64Array(0), link: [], fdinfo: [], protoName: [], signal: i,
   };
 }
 
@@ -512,13 +548,44 @@ function prepareBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions):
 
 /** Everything after the calls: observations, whileOpen, /proc/net, and the deferred close. */
 function completeBatch(cases: readonly SocketCase[], o: CheckedOptions, r: NativeBatchResult): Observation[] {
+  let early: Observation[] | null = null;
+  const whileOpen = o.whileOpen;
+  const raw = completeRaw(cases, o, r, whileOpen ? () => { early = buildObservations(cases, r); whileOpen(early); } : undefined);
+  return observationsOf(raw, early);
+}
+
+function buildObservations(cases: readonly SocketCase[], r: NativeBatchResult): Observation[] {
+  const n = cases.length;
+  const out: Observation[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = observationOf(cases[i], r, i);
+  return out;
+}
+
+/**
+ * The observations of a finished batch (finishRaw), as observeBatch returns them. `built`: the
+ * same observations made earlier (for whileOpen), given their procNet here.
+ */
+export function observationsOf(raw: RawBatch, built: Observation[] | null = null): Observation[] {
+  const out = built ?? buildObservations(raw.cases, raw.r);
+  const rows = raw.rows;
+  if (rows !== undefined) {
+    for (const ob of out) {
+      if (!ob.stat) continue;
+      const e = rows.get(ob.stat.ino);
+      ob.procNet = e ? { table: e.table, row: e.row } : null;
+    }
+  }
+  return out;
+}
+
+/**
+ * Everything after the calls that needs the batch's fds open - whileOpen, the /proc/net
+ * lookup - and then the deferred close (also when one of them throws).
+ */
+function completeRaw(cases: readonly SocketCase[], o: CheckedOptions, r: NativeBatchResult, whileOpen: (() => void) | undefined): RawBatch {
   const n = cases.length;
   const addon = native();
-  if (o.close === 'now') {
-    const out: Observation[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = observationOf(cases[i], r, i);
-    return out;
-  }
+  if (o.close === 'now') return { cases, r, rows: undefined };
 
   let open = 0;
   // A new fd: no errno, no signal, not seccomp's ERRNO(0).
@@ -528,34 +595,26 @@ function completeBatch(cases: readonly SocketCase[], o: CheckedOptions, r: Nativ
 
   let done = false;
   try {
-    const out: Observation[] = new Array(n);
     const inodes = new Set<number>();
     const tables = new Set<string>();
     for (let i = 0; i < n; i++) {
-      const ob = observationOf(cases[i], r, i);
-      out[i] = ob;
-      if (ob.stat) {
-        inodes.add(ob.stat.ino);
-        for (const t of TABLES_OF_FAMILY[ob.soDomain ?? -1] ?? []) tables.add(t);
-      }
+      if (r.errno[i] !== 0 || r.signal[i] !== 0) continue;
+      inodes.add(r.stIno[i]);
+      for (const t of TABLES_OF_FAMILY[r.soDomain[i]] ?? []) tables.add(t);
     }
-    o.whileOpen?.(out);
+    whileOpen?.();
+    let rows: Found | undefined;
     if (o.procNet && tables.size > 0) {
       // Only the tables that can list a socket of the families this batch created: a crowded
       // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
       const found = lookupSocketRows([...tables] as NetTableName[], inodes);
       for (const src of found.sources) lastSources.set(src.table, src);
-      const index = found.rows;
-      for (const ob of out) {
-        if (!ob.stat) continue;
-        const e = index.get(ob.stat.ino);
-        ob.procNet = e ? { table: e.table, row: e.row } : null;
-      }
+      rows = found.rows;
     } else if (o.procNet) {
-      for (const ob of out) if (ob.stat) ob.procNet = null;
+      rows = new Map();
     }
     done = true;
-    return out;
+    return { cases, r, rows };
   } finally {
     if (open > 0) {
       const errs = addon.closeFds(fds, Math.min(o.closeThreads, open));

@@ -19,7 +19,9 @@ export interface Io {
 export const processIo: Io = {
   out: (t) => { process.stdout.write(t); },
   err: (t) => { process.stderr.write(t); },
-  isTTY: Boolean(process.stdout.isTTY),
+  // A getter: process.stdout is a stream made on first use, which a report written with --out
+  // or a variant's worker never needs.
+  get isTTY() { return Boolean(process.stdout.isTTY); },
   get columns() {
     const env = Number(process.env.COLUMNS);
     return Number.isInteger(env) && env > 0 ? env : process.stdout.columns;

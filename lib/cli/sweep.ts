@@ -274,7 +274,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const { run, skipped } = chooseVariants(p);
   requireProcfs();
   const out = openOut(opt(p, 'out'));
-  const toTerminal = io.isTTY && opt(p, 'out') === undefined;
+  const toTerminal = opt(p, 'out') === undefined && io.isTTY;
   // The text writers are loaded only for a text report: a variant's worker never needs them.
   const style: TextStyle = format === 'text' ? (require('./explain') as typeof import('./explain')).styleFor(p, { ...io, isTTY: toTerminal }) : { color: false };
   // On a terminal the report fits its width; into a file nothing is cut.
@@ -505,7 +505,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
       const outcome = await runSweep(plan.cases(), {
         profile, batchSize: plan.batch, closeThreads: plan.closeThreads, counters: 'off',
         frozenFdTable: true, procNet: false, overlap: !flag(p, 'no-overlap'),
-        onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
+        onProgress: workerProgress,
         shouldStop: () => stopRequested !== null,
         ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
       }, (v, i) => { addVerdict(t, v, i); if (emit) write(lines.line(i, v)); });
@@ -519,7 +519,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,
         onVerdict: emit ? (v, i) => write(lines.line(i, v)) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
-        onProgress: (d) => process.stderr.write(`@progress ${d}\n`),
+        onProgress: workerProgress,
       }, extra, flag(p, 'kernel-trace'));
     }
     write(serializeTally(t));
@@ -546,6 +546,14 @@ function policyForVariant(variant: string, prof: HostProfile, p: Parsed, notes: 
   installFilters(c.filters);
   notes.push(`installed in this worker (no_new_privs, SECCOMP_SET_MODE_FILTER): ${c.filters.map((f) => `"${f.name}" (${f.insns.length} instructions)`).join(', ')}`);
   return withFilters(base, c.filters, `installed by the ${variant} variant`);
+}
+
+/**
+ * A worker's progress line on standard error, written straight to fd 2 (a pipe to the parent):
+ * process.stderr would make a stream and its machinery for it.
+ */
+function workerProgress(done: number): void {
+  writeAll(2, Buffer.from(`@progress ${done}\n`, 'latin1'));
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel } from '../kernel';
-import { observeBatch, startObserveBatch, type ObserveBatchOptions, type PendingBatch } from '../probe';
+import { observeBatch, observationsOf, startObserveBatch, type ObserveBatchOptions, type PendingBatch, type RawBatch } from '../probe';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
@@ -96,7 +96,8 @@ export async function runSweep(
    * are made, before the model predicts that batch (a resync below moves the model's fd table).
    */
   const emit = (b: Observed): void => {
-    const { preds, obs, steps, batch: cases, fds, loadedBefore, modulesMoved } = b;
+    const { preds, steps, batch: cases, fds, loadedBefore, modulesMoved } = b;
+    const obs = b.obs ?? observationsOf(b.raw!);
     /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
     let resync: [number, number[]] | null = null;
     /** Whether a case of this batch took another of its possible results than the model's first. */
@@ -157,17 +158,18 @@ export async function runSweep(
       baseline ??= before;
     }
     ktrace?.collect();
+    const readDuring = countersMode !== 'off' ? () => { during = readCounters(); } : undefined;
     const observeOpts: ObserveBatchOptions = {
       close: 'defer',
       closeThreads: opts.closeThreads,
       procNet: opts.procNet !== false,
-      whileOpen: countersMode !== 'off' ? () => { during = readCounters(); } : undefined,
+      whileOpen: readDuring,
     };
     const thisBatch = batch;
     batch = [];
-    // With overlap the calls start now on the addon's thread; from here until finish() returns
+    // With overlap the calls start now on the addon's thread; from here until finishRaw() returns
     // this thread opens and closes no fd: it predicts this batch and lines up the last one.
-    const pending: PendingBatch = overlap ? startObserveBatch(thisBatch, observeOpts) : { finish: () => observeBatch(thisBatch, observeOpts) };
+    const pending: PendingBatch | null = overlap ? startObserveBatch(thisBatch, { ...observeOpts, whileOpen: undefined }) : null;
     let preds: Prediction[];
     let loadedBefore: string[];
     try {
@@ -177,10 +179,13 @@ export async function runSweep(
       loadedBefore = model.loadedModules();
       preds = thisBatch.map((c) => model.predict(c, { keepFd: true }));
     } catch (e) {
-      try { pending.finish(); } catch { /* the first error is the one to report */ }
+      try { pending?.finishRaw(); } catch { /* the first error is the one to report */ }
       throw e;
     }
-    const obs = pending.finish();
+    // Without overlap the calls are made now; with it their observations are built only when
+    // the verdicts are made (emit), while the next batch's calls run.
+    const raw = pending ? pending.finishRaw(readDuring) : null;
+    const obs = pending ? null : observeBatch(thisBatch, observeOpts);
     const modulesMoved = model.loadedModules().length !== loadedBefore.length;
     model.closeFds(preds.filter((p) => p.facts !== undefined).map((p) => p.facts!.fd));
     if (countersMode !== 'off') {
@@ -197,10 +202,11 @@ export async function runSweep(
           : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
       });
     }
-    const steps = ktrace
+    // A kernel trace keeps the calls on this thread (overlapAllowed), so obs is there.
+    const steps = ktrace && obs
       ? alignTrace(thisBatch, obs.map((o) => ({ errno: o.errno, fd: o.fd })), preds.map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet })
       : null;
-    const observed: Observed = { batch: thisBatch, preds, obs, steps, fds, loadedBefore, modulesMoved };
+    const observed: Observed = { batch: thisBatch, preds, obs, raw, steps, fds, loadedBefore, modulesMoved };
     if (overlap) held = observed;
     else emit(observed);
     opts.onProgress?.(out.cases);
@@ -233,7 +239,9 @@ export async function runSweep(
 interface Observed {
   batch: SocketCase[];
   preds: Prediction[];
-  obs: Observation[];
+  /** The observations, or (overlap) what they are built from when the verdicts are made. */
+  obs: Observation[] | null;
+  raw: RawBatch | null;
   steps: ReturnType<typeof alignTrace> | null;
   fds: number[];
   loadedBefore: string[];
