@@ -176,3 +176,26 @@ describe('LSM evidence: EXPLAINED only by a named policy', function () {
     assert.ok(!fs.existsSync(ok[3]), `${ok[3]} removed`);
   });
 });
+
+describe('compare when the model cannot decide: every possible result shown, none marked a disagreement', function () {
+  this.timeout(120_000);
+  it('socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) in a user namespace with no mapping: UNSUPPORTED, "one of:" fd | EACCES, marked ~, exit 4', function () {
+    const probe = spawnSync('unshare', ['-U', 'true']);
+    if (probe.status !== 0) { this.test!.title += ` (pending: unshare -U fails here: ${String(probe.stderr).trim()})`; this.skip(); }
+    const r = cli(['compare', 'AF_INET', 'SOCK_DGRAM', 'IPPROTO_ICMP', '--no-color'], {}, ['unshare', '-U']);
+    const json = cli(['compare', 'AF_INET', 'SOCK_DGRAM', 'IPPROTO_ICMP', '--json'], {}, ['unshare', '-U']);
+    const v = JSON.parse(json.stdout) as { verdict: string; prediction: { possible?: Array<{ fd?: number; errno?: number }> } };
+    assert.equal(v.verdict, 'UNSUPPORTED', json.stdout);
+    assert.equal(json.code, 4);
+    const possible = v.prediction.possible ?? [];
+    assert.ok(possible.length >= 2, `the prediction lists several results: ${JSON.stringify(possible)}`);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    const row = r.stdout.split('\n').find((l) => l.startsWith('result')) ?? '';
+    assert.match(row, /one of: .*\|/, row);
+    // Each run has its own fd table, so the fd number is checked for its shape only.
+    assert.match(row, /one of: \d+ \| -1 EACCES/, row);
+    assert.deepEqual(possible.map((p) => (p.fd !== undefined ? 'fd' : p.errno)), ['fd', 13], JSON.stringify(possible));
+    assert.ok(!row.includes('✗') && row.trimEnd().endsWith('~'), `an undecided field is marked ~, not ✗: "${row}"`);
+    assert.match(r.stdout, /deciding step \(of the first possibility\)/);
+  });
+});

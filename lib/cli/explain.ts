@@ -4,7 +4,7 @@
  * compare: one call down both roads, field by field.
  */
 import { exitForKind } from './exit';
-import type { HostProfile, Observation, Prediction, SocketCase, Step, Verdict } from '../types';
+import type { HostProfile, Observation, Prediction, SocketCase, SocketResult, Step, Verdict } from '../types';
 import { parseArgs, helpText, flag, opt, choiceOpt, UsageError, type OptionSpec } from './args';
 import { htmlExplainPage } from '../sweep/report-html';
 import { EnvironmentError, requireProcfs, type Io } from './main';
@@ -263,9 +263,14 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   const o = run.obs;
   const f = run.pred.facts;
   const rows: string[][] = [['field', 'model', 'kernel', '']];
-  const mark = (field: string) => (v.diffs.some((d) => d.field === field) ? red(style, '✗') : green(style, '✓'));
-  const okResult = (r: { fd?: number; errno?: number }) => resultText(r).slice(2);
-  rows.push(['result', run.pred.result.signal !== undefined ? resultLabel(run.pred.result) : okResult(run.pred.result), o.signal || o.notRun ? resultLabel(o) : okResult(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }), mark('result')]);
+  // UNSUPPORTED: the model could not decide between several results; a field that differs from
+  // its first possibility is not a disagreement, so it is marked '~', not '✗'.
+  const undecided = v.kind === 'UNSUPPORTED';
+  const mark = (field: string) => (v.diffs.some((d) => d.field === field) ? (undecided ? yellow(style, '~') : red(style, '✗')) : green(style, '✓'));
+  const okResult = (r: { fd?: number; errno?: number; signal?: number }) => (r.signal !== undefined ? resultLabel(r as SocketResult) : resultText(r).slice(2));
+  const possible = run.pred.possible && run.pred.possible.length > 1 ? run.pred.possible : null;
+  const modelResult = possible ? `one of: ${possible.map(okResult).join(' | ')}` : okResult(run.pred.result);
+  rows.push(['result', modelResult, o.signal || o.notRun ? resultLabel(o) : okResult(o.errno === 0 ? { fd: o.fd } : { errno: o.errno }), mark('result')]);
   if (v.fields === SOCKET_FIELDS && f) {
     const ino = o.stat?.ino;
     rows.push(['fd', String(f.fd), String(o.fd), mark('fd')]);
@@ -295,7 +300,7 @@ export async function runCompare(argv: string[], io: Io): Promise<number> {
   if (v.reason) lines.push('', v.reason);
   for (const e of v.evidence ?? []) lines.push(`evidence: [${e.policy}] ${e.name}: ${e.detail} (from ${e.source})`);
   const d = run.pred.deciding >= 0 ? run.pred.trace[run.pred.deciding] : undefined;
-  if (d) lines.push('', `${dim(style, 'deciding step:')} ${d.fn}: ${d.what}`);
+  if (d) lines.push('', `${dim(style, possible ? 'deciding step (of the first possibility):' : 'deciding step:')} ${d.fn}: ${d.what}`);
   if (run.trace?.note) lines.push(dim(style, run.trace.note));
   io.out(lines.join('\n') + '\n');
   return exitForKind(v.kind);
