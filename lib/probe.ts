@@ -186,7 +186,12 @@ function checkOptions(opts: unknown): CheckedOptions {
 /** The /proc/net row as the Observation's string record (null columns left out). */
 function rowRecord(entry: SocketTableEntry): { table: NetTableName; row: Record<string, string> } {
   const row: Record<string, string> = {};
-  for (const [k, v] of Object.entries(entry.row)) if (v !== null) row[k] = String(v);
+  // for-in over the parsed row (a plain object): the same keys in the same order as Object.entries.
+  const parsed = entry.row as unknown as Record<string, unknown>;
+  for (const k in parsed) {
+    const v = parsed[k];
+    if (v !== null) row[k] = typeof v === 'string' ? v : String(v);
+  }
   return { table: entry.table, row };
 }
 
@@ -271,7 +276,7 @@ export interface SocketLookup {
 }
 
 /** One sock_diag table into `out` (first table wins); the errno when sock_diag could not answer. */
-function diagTable(diag: SockDiag, table: NetTableName, inodes: Float64Array, out: Found, src: TableSource): number {
+function diagTable(diag: SockDiag, table: NetTableName, inodes: Float64Array, out: Found | LazyFound, src: TableSource): number {
   const how = DIAG_OF_TABLE[table] as { family: 1 | 2 | 10; protocol: number };
   if (how.family === 1) {
     const r = diag.diagUnix(inodes);
@@ -345,6 +350,27 @@ export interface LookupSocketRowsOptions {
 export function lookupSocketRows(
   tables: readonly NetTableName[], inodes: ReadonlySet<number>, opts: LookupSocketRowsOptions = {},
 ): SocketLookup {
+  const found = lookupSocketRowsLazy(tables, inodes, opts);
+  const rows: Found = new Map();
+  for (const [ino, e] of found.rows) rows.set(ino, e instanceof SocketTableEntry ? rowRecord(e) : e);
+  return { rows, sources: found.sources };
+}
+
+/** A row found, or (a text table) the line it is on, parsed when asked (rowOf). */
+type LazyFound = Map<number, { table: NetTableName; row: Record<string, string> } | SocketTableEntry>;
+
+function rowOf(e: { table: NetTableName; row: Record<string, string> } | SocketTableEntry): { table: NetTableName; row: Record<string, string> } {
+  return e instanceof SocketTableEntry ? rowRecord(e) : e;
+}
+
+/**
+ * lookupSocketRows with the text tables' lines not parsed yet: their text is read now (while the
+ * batch's fds are open), their columns parsed by rowOf later (a sweep does it while the next
+ * batch's calls run). A line that does not parse throws then.
+ */
+function lookupSocketRowsLazy(
+  tables: readonly NetTableName[], inodes: ReadonlySet<number>, opts: LookupSocketRowsOptions = {},
+): { rows: LazyFound; sources: TableSource[] } {
   if (!Array.isArray(tables)) throw new TypeError(`tables must be an array of /proc/net table names (${NET_TABLES.join(', ')}), got ${describe(tables)}`);
   for (const t of tables) {
     if (!(NET_TABLES as readonly unknown[]).includes(t)) {
@@ -357,7 +383,7 @@ export function lookupSocketRows(
   const want = NET_TABLES.filter((t) => tables.includes(t));
   const inodeArray = Float64Array.from(inodes);
   const procRoot = getProcRoot();
-  const out: Found = new Map();
+  const out: LazyFound = new Map();
   const sources = new Map<NetTableName, TableSource>();
   const text: NetTableName[] = [];
   for (const table of want) {
@@ -388,7 +414,7 @@ export function lookupSocketRows(
   }
   if (text.length > 0) {
     // The order of tables matters only when an inode is in two of them, which the kernel never does.
-    for (const [ino, e] of readSocketTables(text, { inodes, onlyPresent: true })) if (!out.has(ino)) out.set(ino, rowRecord(e));
+    for (const [ino, e] of readSocketTables(text, { inodes, onlyPresent: true })) if (!out.has(ino)) out.set(ino, e);
   }
   return { rows: out, sources: [...sources.values()] };
 }
@@ -466,8 +492,8 @@ export interface PendingBatch {
 export interface RawBatch {
   cases: readonly SocketCase[];
   r: NativeBatchResult;
-  /** Each new socket's /proc/net row by inode; undefined when /proc/net was not asked. */
-  rows: Found | undefined;
+  /** Each new socket's /proc/net row by inode (text rows parsed when read); undefined when /proc/net was not asked. */
+  rows: LazyFound | undefined;
 }
 
 /**
@@ -571,7 +597,8 @@ export function observationsOf(raw: RawBatch, built: Observation[] | null = null
   if (rows !== undefined) {
     for (const ob of out) {
       if (!ob.stat) continue;
-      const e = rows.get(ob.stat.ino);
+      const found = rows.get(ob.stat.ino);
+      const e = found === undefined ? undefined : rowOf(found);
       ob.procNet = e ? { table: e.table, row: e.row } : null;
     }
   }
@@ -603,11 +630,11 @@ function completeRaw(cases: readonly SocketCase[], o: CheckedOptions, r: NativeB
       for (const t of TABLES_OF_FAMILY[r.soDomain[i]] ?? []) tables.add(t);
     }
     whileOpen?.();
-    let rows: Found | undefined;
+    let rows: LazyFound | undefined;
     if (o.procNet && tables.size > 0) {
       // Only the tables that can list a socket of the families this batch created: a crowded
       // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
-      const found = lookupSocketRows([...tables] as NetTableName[], inodes);
+      const found = lookupSocketRowsLazy([...tables] as NetTableName[], inodes);
       for (const src of found.sources) lastSources.set(src.table, src);
       rows = found.rows;
     } else if (o.procNet) {

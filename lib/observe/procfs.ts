@@ -70,7 +70,7 @@ export function procPath(rel: string): string {
 export function readProcText(rel: string, encoding: 'utf8' | 'latin1' = 'utf8'): string {
   const file = procPath(rel);
   try {
-    return fs.readFileSync(file, encoding);
+    return readWhole(file, encoding);
   } catch (e) {
     throw new ProcReadError(file, e);
   }
@@ -84,9 +84,37 @@ export function readProcText(rel: string, encoding: 'utf8' | 'latin1' = 'utf8'):
 export function readProcTextIfPresent(rel: string, encoding: 'utf8' | 'latin1' = 'utf8'): string | null {
   const file = procPath(rel);
   try {
-    return fs.readFileSync(file, encoding);
+    return readWhole(file, encoding);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(path.dirname(file))) return null;
     throw new ProcReadError(file, e);
+  }
+}
+
+/** One buffer for every read: a sweep reads the counters' files twice a batch. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The whole file as text: what fs.readFileSync(file, encoding) returns, read with open, read
+ * until EOF into a reused buffer (grown as needed) and close - readFileSync's fstat and fresh
+ * buffers cost more than reading a small proc file.
+ */
+function readWhole(file: string, encoding: 'utf8' | 'latin1'): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let used = 0;
+    for (;;) {
+      if (used === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, used);
+        scratch = bigger;
+      }
+      const n = fs.readSync(fd, scratch, used, scratch.length - used, null);
+      if (n === 0) break;
+      used += n;
+    }
+    return scratch.toString(encoding, 0, used);
+  } finally {
+    fs.closeSync(fd);
   }
 }
