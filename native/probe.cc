@@ -346,7 +346,8 @@ void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
   p->finished = 0;
   p->helpers = extra < p->threads.size() ? extra : p->threads.size();
   ++p->gen;
-  if (p->helpers > 0) pthread_cond_broadcast(&p->work);
+  // Wake as many pool threads as may help (a broadcast would wake all of them for 3 fds).
+  for (size_t k = 0; k < p->helpers; ++k) pthread_cond_signal(&p->work);
   CloseSome(p);
   while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
   // No pool thread may touch this batch any more: fds and errs belong to the caller again.

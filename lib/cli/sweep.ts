@@ -21,6 +21,7 @@ import type { Screen } from '../sweep/report-text';
 import { htmlReport } from '../sweep/report-html';
 import { gatherHostProfile } from '../host';
 import { native } from '../native';
+import { DEFAULT_CLOSE_THREADS } from '../probe';
 import { listOpenFds } from '../bridge/fdtable';
 import { openKernelTrace, isUnavailable, type KernelTrace } from '../ktrace';
 import * as path from 'path';
@@ -43,7 +44,7 @@ const OPTS: Record<string, OptionSpec> = {
   format: { value: true, arg: 'FMT', help: 'text (default), jsonl, junit or html' },
   out: { value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   batch: { value: true, arg: 'N', help: 'cases per crossing into the kernel road (default 2048)' },
-  'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 32)' },
+  'close-threads': { value: true, arg: 'N', help: 'threads closing a batch\'s sockets at once (default 128: AF_PACKET closes each wait for an RCU grace period, and closes waiting together share one)' },
   'no-overlap': { value: false, help: 'one thing at a time: each batch\'s calls on the thread that compares, each variant\'s worker started when the one before is done (slower; the report is the same)' },
   'kernel-trace': { value: false, help: 'record the kernel\'s tracepoints (sys_enter/exit_socket, cap_capable) and line each call\'s path up with the model (root; slower)' },
   progress: { value: false, help: 'show a progress line even when standard error is not a terminal' },
@@ -74,7 +75,7 @@ export function buildPlan(p: Parsed): Plan {
   const random = intOpt(p, 'random', 1, 10_000_000);
   const seed = intOpt(p, 'seed', -2147483648, 2147483647);
   const batch = intOpt(p, 'batch', 1, 65536) ?? 2048;
-  const closeThreads = intOpt(p, 'close-threads', 1, 256) ?? 32;
+  const closeThreads = intOpt(p, 'close-threads', 1, 256) ?? DEFAULT_CLOSE_THREADS;
   const axes = ['domains', 'types', 'flags', 'protocols'].filter((a) => p.options.has(a));
   if (random !== undefined && axes.length) throw new UsageError(`--random draws its own cases; it cannot go with --${axes[0]}`);
   if (seed !== undefined && random === undefined) throw new UsageError('--seed goes with --random N');
