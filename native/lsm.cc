@@ -85,71 +85,51 @@ Napi::Value LandlockProbe(const Napi::CallbackInfo& info) {
 // bpfObjects(): every BPF program and link the kernel lists (BPF_PROG_GET_NEXT_ID,
 // BPF_LINK_GET_NEXT_ID, then BPF_OBJ_GET_INFO_BY_FD). {errno} when listing is refused (EPERM
 // without CAP_SYS_ADMIN); an object that vanishes between two calls is skipped.
+// One kind of BPF object, every one the kernel lists: GET_NEXT_ID from 0, GET_FD_BY_ID, then
+// OBJ_GET_INFO_BY_FD into `Info`, handed to `each`. Returns 0, or the errno that refused the
+// listing; an object that vanishes between two calls is skipped.
+template <typename Info, typename Each>
+static int ForEachBpfObject(int next_cmd, int fd_cmd, Each each) {
+  uint32_t id = 0;
+  for (;;) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.start_id = id;
+    if (Bpf(next_cmd, &a) != 0) return errno == ENOENT ? 0 : errno;
+    id = a.next_id;
+    memset(&a, 0, sizeof a);
+    if (fd_cmd == BPF_LINK_GET_FD_BY_ID) a.link_id = id; else a.prog_id = id;
+    long fd = Bpf(fd_cmd, &a);
+    if (fd < 0) continue;
+    Info in;
+    memset(&in, 0, sizeof in);
+    memset(&a, 0, sizeof a);
+    a.info.bpf_fd = static_cast<uint32_t>(fd);
+    a.info.info_len = sizeof in;
+    a.info.info = reinterpret_cast<uintptr_t>(&in);
+    long r = Bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+    close(static_cast<int>(fd));
+    if (r == 0) each(in);
+  }
+}
+
 Napi::Value BpfObjects(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   Napi::Array progs = Napi::Array::New(env);
   Napi::Array links = Napi::Array::New(env);
-  uint32_t id = 0;
-  for (uint32_t n = 0;;) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof a);
-    a.start_id = id;
-    if (Bpf(BPF_PROG_GET_NEXT_ID, &a) != 0) {
-      if (errno != ENOENT) {
-        o.Set("errno", Napi::Number::New(env, errno));
-        return o;
-      }
-      break;
-    }
-    id = a.next_id;
-    memset(&a, 0, sizeof a);
-    a.prog_id = id;
-    long fd = Bpf(BPF_PROG_GET_FD_BY_ID, &a);
-    if (fd < 0) continue;
-    struct bpf_prog_info pi;
-    memset(&pi, 0, sizeof pi);
-    memset(&a, 0, sizeof a);
-    a.info.bpf_fd = static_cast<uint32_t>(fd);
-    a.info.info_len = sizeof pi;
-    a.info.info = reinterpret_cast<uintptr_t>(&pi);
-    long r = Bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
-    close(static_cast<int>(fd));
-    if (r != 0) continue;
+  uint32_t np = 0;
+  int err = ForEachBpfObject<struct bpf_prog_info>(BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID, [&](const struct bpf_prog_info& pi) {
     Napi::Object p = Napi::Object::New(env);
     p.Set("id", Napi::Number::New(env, pi.id));
     p.Set("type", Napi::Number::New(env, pi.type));
     p.Set("name", Napi::String::New(env, std::string(pi.name, strnlen(pi.name, sizeof pi.name))));
     p.Set("attachBtfObjId", Napi::Number::New(env, pi.attach_btf_obj_id));
     p.Set("attachBtfId", Napi::Number::New(env, pi.attach_btf_id));
-    progs.Set(n++, p);
-  }
-  id = 0;
-  for (uint32_t n = 0;;) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof a);
-    a.start_id = id;
-    if (Bpf(BPF_LINK_GET_NEXT_ID, &a) != 0) {
-      if (errno != ENOENT) {
-        o.Set("errno", Napi::Number::New(env, errno));
-        return o;
-      }
-      break;
-    }
-    id = a.next_id;
-    memset(&a, 0, sizeof a);
-    a.link_id = id;
-    long fd = Bpf(BPF_LINK_GET_FD_BY_ID, &a);
-    if (fd < 0) continue;
-    struct bpf_link_info li;
-    memset(&li, 0, sizeof li);
-    memset(&a, 0, sizeof a);
-    a.info.bpf_fd = static_cast<uint32_t>(fd);
-    a.info.info_len = sizeof li;
-    a.info.info = reinterpret_cast<uintptr_t>(&li);
-    long r = Bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
-    close(static_cast<int>(fd));
-    if (r != 0) continue;
+    progs.Set(np++, p);
+  });
+  uint32_t nl = 0;
+  if (err == 0) err = ForEachBpfObject<struct bpf_link_info>(BPF_LINK_GET_NEXT_ID, BPF_LINK_GET_FD_BY_ID, [&](const struct bpf_link_info& li) {
     Napi::Object l = Napi::Object::New(env);
     l.Set("id", Napi::Number::New(env, li.id));
     l.Set("type", Napi::Number::New(env, li.type));
@@ -161,9 +141,10 @@ Napi::Value BpfObjects(const Napi::CallbackInfo& info) {
       l.Set("attachType", Napi::Number::New(env, li.cgroup.attach_type));
       l.Set("cgroupId", Napi::Number::New(env, static_cast<double>(li.cgroup.cgroup_id)));
     }
-    links.Set(n++, l);
-  }
-  o.Set("errno", Napi::Number::New(env, 0));
+    links.Set(nl++, l);
+  });
+  o.Set("errno", Napi::Number::New(env, err));
+  if (err != 0) return o;
   o.Set("progs", progs);
   o.Set("links", links);
   return o;

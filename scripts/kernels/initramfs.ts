@@ -159,8 +159,36 @@ function which(cmd: string): string {
   return fs.realpathSync(p);
 }
 
+/**
+ * The socket path's modules of an extracted kernel package: depmod -b describes the whole
+ * package (Debian ships no modules.dep), then selectModules keeps what socket() can request
+ * and their dependencies. Paths are relative to `src`, the package's modules folder.
+ */
+export function packageSocketModules(kernel: ExtractedKernel): { src: string; mods: string[] } {
+  const src = path.join(kernel.root, 'lib/modules', kernel.release);
+  const dm = run('depmod', ['-b', kernel.root, kernel.release]);
+  if (dm.status !== 0) throw new InfraError('initramfs', `depmod -b ${kernel.root} failed: ${tail(dm.stderr)}`);
+  const dep = parseModulesDep(fs.readFileSync(path.join(src, 'modules.dep'), 'utf8'));
+  const aliases = parseModulesAlias(fs.readFileSync(path.join(src, 'modules.alias'), 'utf8'));
+  return { src, mods: selectModules(dep, aliases) };
+}
+
+/**
+ * After the chosen modules are in root's lib/modules/<release>: the package's builtin lists
+ * and module order, the config, then depmod -b describes that subset for the guest's modprobe.
+ */
+export function describeModules(root: string, src: string, kernel: ExtractedKernel): void {
+  const dst = `lib/modules/${kernel.release}`;
+  for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
+    if (fs.existsSync(path.join(src, f))) put(root, path.join(dst, f), path.join(src, f));
+  }
+  put(root, `boot/config-${kernel.release}`, kernel.config);
+  const dm = run('depmod', ['-b', root, kernel.release]);
+  if (dm.status !== 0) throw new InfraError('initramfs', `depmod -b ${root} failed: ${tail(dm.stderr)}`);
+}
+
 /** Copy (hard link when possible) src to root/dest, making folders. */
-function put(root: string, dest: string, src: string, mode?: number): void {
+export function put(root: string, dest: string, src: string, mode?: number): void {
   const to = path.join(root, dest);
   fs.mkdirSync(path.dirname(to), { recursive: true });
   if (fs.existsSync(to)) return;
@@ -279,12 +307,7 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
   fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
 
   // Modules: choose from the full package's dependency data, then let depmod describe the subset.
-  const src = path.join(kernel.root, 'lib/modules', kernel.release);
-  const dm = run('depmod', ['-b', kernel.root, kernel.release]);
-  if (dm.status !== 0) throw new InfraError('initramfs', `depmod -b ${kernel.root} failed: ${tail(dm.stderr)}`);
-  const dep = parseModulesDep(fs.readFileSync(path.join(src, 'modules.dep'), 'utf8'));
-  const aliases = parseModulesAlias(fs.readFileSync(path.join(src, 'modules.alias'), 'utf8'));
-  const mods = selectModules(dep, aliases);
+  const { src, mods } = packageSocketModules(kernel);
   const dst = `lib/modules/${kernel.release}`;
   const applets = new Set(list.stdout.split('\n').filter(Boolean).map((a) => path.basename(a)));
   const kmodFeatures = run('/bin/kmod', ['--version']).stdout;
@@ -299,12 +322,7 @@ export function buildInitramfs(inp: InitramfsInput): InitramfsResult {
       put(root, path.join(dst, m), path.join(src, m));
     }
   }
-  for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
-    if (fs.existsSync(path.join(src, f))) put(root, path.join(dst, f), path.join(src, f));
-  }
-  put(root, `boot/config-${kernel.release}`, kernel.config);
-  const dm2 = run('depmod', ['-b', root, kernel.release]);
-  if (dm2.status !== 0) throw new InfraError('initramfs', `depmod -b ${root} failed: ${tail(dm2.stderr)}`);
+  describeModules(root, src, kernel);
 
   // The package.
   for (const f of PACKAGE_FILES) {

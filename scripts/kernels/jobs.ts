@@ -133,21 +133,28 @@ function frameText(outcome: KernelOutcome, name: string): string {
   return f.toString('utf8');
 }
 
-/** Read the guest's outputs into the outcome; a job that crashed is a machine-room failure. */
-export function analyseKernel(outcome: KernelOutcome, jobs: GuestJob[], packageRoot: string): void {
+/**
+ * Every job's exit and time into the outcome; a job that did not report, or whose exit `ok`
+ * refuses, is a machine-room failure (InfraError with the end of its stderr).
+ */
+export function recordJobs(outcome: KernelOutcome, jobs: GuestJob[], ok: (j: GuestJob, rc: number) => boolean): void {
   const g = outcome.guest!;
   outcome.jobs = {};
   for (const j of jobs) {
     const end = g.jobs.get(j.name);
     if (!end) throw new InfraError('guest', `job ${j.name} did not report`);
     outcome.jobs[j.name] = { rc: end.rc, seconds: Math.round((end.end - end.start) * 100) / 100, who: j.who };
-    // A sweep exits 1 on a mismatch, which is a verdict; anything else is a crash.
-    const ok = j.name.startsWith('sweep-') ? end.rc === 0 || end.rc === 1 : end.rc === 0;
-    if (!ok) {
+    if (!ok(j, end.rc)) {
       const err = (g.frames.get(`${j.name}.err`)?.toString('utf8') ?? '').trim().slice(-1500);
       throw new InfraError('guest', `job ${j.name} (${j.who}: ${j.cmd}) exited ${end.rc}: ${err || 'no message'}`);
     }
   }
+}
+
+/** Read the guest's outputs into the outcome; a job that crashed is a machine-room failure. */
+export function analyseKernel(outcome: KernelOutcome, jobs: GuestJob[], packageRoot: string): void {
+  // A sweep exits 1 on a mismatch, which is a verdict; anything else is a crash.
+  recordJobs(outcome, jobs, (j, rc) => (j.name.startsWith('sweep-') ? rc === 0 || rc === 1 : rc === 0));
   for (const name of ['calibrate', 'calibrate-user']) {
     const c = JSON.parse(frameText(outcome, `${name}.out`)) as { uid: number; timings: Calibration[]; builtinMeanMs: number };
     (outcome.calibration ??= {})[name] = { uid: c.uid, timings: c.timings, builtinMeanMs: c.builtinMeanMs };

@@ -32,11 +32,11 @@ import type { HostProfile, SocketCase } from '../../lib/types';
 import { fetchDeb, InfraError, type KernelSpec, privateApt, run, tail } from './apt';
 import { type GuestArch } from './guest-arch';
 import type { ExtractedKernel, GuestJob } from './initramfs';
-import { parseModulesAlias, parseModulesDep, selectModules } from './initramfs';
+import { describeModules, packageSocketModules, put } from './initramfs';
 import { newAgreement, type SweepReport } from './offline';
 import { pathsToCopy, profileFromSnapshot, SNAPSHOT_SH } from './snapshot';
 import type { Agreement, KernelOutcome } from './summary';
-import { type MatrixText, SWEEP_BATCH } from './jobs';
+import { type MatrixText, recordJobs, SWEEP_BATCH } from './jobs';
 
 export const STATIC_VARIANTS = ['root', 'user'] as const;
 
@@ -73,14 +73,6 @@ export function staticJobs(): GuestJob[] {
   }
   jobs.push({ name: 'modules-after', who: 'root', cmd: 'cat /proc/modules' }, { name: 'dmesg', who: 'root', cmd: 'uname -a; cat /proc/cmdline; dmesg' });
   return jobs;
-}
-
-function put(root: string, dest: string, src: string, mode?: number): void {
-  const to = path.join(root, dest);
-  fs.mkdirSync(path.dirname(to), { recursive: true });
-  if (fs.existsSync(to)) return;
-  fs.copyFileSync(src, to);
-  if (mode !== undefined) fs.chmodSync(to, mode);
 }
 
 export interface StaticInitramfsInput {
@@ -124,22 +116,9 @@ export function buildStaticInitramfs(inp: StaticInitramfsInput): { output: strin
   fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
 
   // Modules, as for amd64.
-  const src = path.join(kernel.root, 'lib/modules', kernel.release);
-  if (!fs.existsSync(path.join(src, 'modules.dep'))) {
-    const dm = run('depmod', ['-b', kernel.root, kernel.release]);
-    if (dm.status !== 0) throw new InfraError('initramfs', `depmod -b ${kernel.root} failed: ${tail(dm.stderr)}`);
-  }
-  const dep = parseModulesDep(fs.readFileSync(path.join(src, 'modules.dep'), 'utf8'));
-  const aliases = parseModulesAlias(fs.readFileSync(path.join(src, 'modules.alias'), 'utf8'));
-  const mods = selectModules(dep, aliases);
-  const dst = `lib/modules/${kernel.release}`;
-  for (const m of mods) put(root, path.join(dst, m), path.join(src, m));
-  for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
-    if (fs.existsSync(path.join(src, f))) put(root, path.join(dst, f), path.join(src, f));
-  }
-  put(root, `boot/config-${kernel.release}`, kernel.config);
-  const dm2 = run('depmod', ['-b', root, kernel.release]);
-  if (dm2.status !== 0) throw new InfraError('initramfs', `depmod -b ${root} failed: ${tail(dm2.stderr)}`);
+  const { src, mods } = packageSocketModules(kernel);
+  for (const m of mods) put(root, path.join(`lib/modules/${kernel.release}`, m), path.join(src, m));
+  describeModules(root, src, kernel);
 
   // The probe, the snapshot script and its list, the cases.
   let probe: string;
@@ -211,17 +190,7 @@ function frameText(outcome: KernelOutcome, name: string): string {
 
 /** Both comparisons of a static-probe guest, into the outcome. */
 export function analyseStaticGuest(outcome: KernelOutcome, jobs: GuestJob[], spec: KernelSpec, kernel: ExtractedKernel, expectedCases: number): void {
-  const g = outcome.guest!;
-  outcome.jobs = {};
-  for (const j of jobs) {
-    const end = g.jobs.get(j.name);
-    if (!end) throw new InfraError('guest', `job ${j.name} did not report`);
-    outcome.jobs[j.name] = { rc: end.rc, seconds: Math.round((end.end - end.start) * 100) / 100, who: j.who };
-    if (end.rc !== 0) {
-      const err = (g.frames.get(`${j.name}.err`)?.toString('utf8') ?? '').trim().slice(-1500);
-      throw new InfraError('guest', `job ${j.name} (${j.who}: ${j.cmd}) exited ${end.rc}: ${err || 'no message'}`);
-    }
-  }
+  recordJobs(outcome, jobs, (_j, rc) => rc === 0);
   const machine = machineForDebianArch(spec.arch);
   const pkgBase = profileFromPackage({ root: kernel.root, release: kernel.release, machine, origin: outcome.package ?? spec.id });
   outcome.agreement = { live: {}, offline: {} };
