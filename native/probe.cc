@@ -212,6 +212,22 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
   return ResultOf(env, *job);
 }
 
+// While alive, this thread blocks every asynchronous signal, so a thread created meanwhile
+// inherits a mask that leaves them to node's main thread; faults and seccomp's SIGSYS stay the
+// new thread's own.
+struct AsyncSignalsBlocked {
+  sigset_t old;
+  AsyncSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+  }
+  ~AsyncSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+};
+
 // The same batch on a thread of its own (one of two CPUs makes the calls while JS compares
 // the previous batch). Until probeBatchJoin returns, the caller must not open or close an fd:
 // the fd numbers the kernel hands out are among the things compared. Asynchronous signals are
@@ -227,16 +243,13 @@ Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info) {
     delete raw;
     return env.Undefined();
   }
-  sigset_t all, old;
-  sigfillset(&all);
-  // Faults and seccomp's SIGSYS are the thread's own; everything else goes elsewhere.
-  for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  raw->running = pthread_create(&raw->thread, &attr, RunJob, raw) == 0;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  {
+    AsyncSignalsBlocked quiet;
+    raw->running = pthread_create(&raw->thread, &attr, RunJob, raw) == 0;
+  }
   pthread_attr_destroy(&attr);
   return handle;
 }
@@ -322,20 +335,18 @@ void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
   size_t extra = threads > 0 ? threads - 1 : 0;
   if (extra > n) extra = n > 0 ? n - 1 : 0;
   if (p->threads.size() < extra) {
-    sigset_t all, old;
-    sigfillset(&all);
-    for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, sig);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    while (p->threads.size() < extra) {
-      pthread_t th;
-      if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
-      pthread_detach(th);
-      p->threads.push_back(th);
+    {
+      AsyncSignalsBlocked quiet;
+      while (p->threads.size() < extra) {
+        pthread_t th;
+        if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
+        pthread_detach(th);
+        p->threads.push_back(th);
+      }
     }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     pthread_attr_destroy(&attr);
   }
   pthread_mutex_lock(&p->mu);
