@@ -4,7 +4,8 @@
  * Pure: no I/O. The sweep calls this tens of thousands of times, so the common path (both
  * roads say the same errno) does no allocation beyond the verdict itself.
  */
-import type { FieldDiff, HostProfile, Observation, PolicyEvidence, Prediction, SocketResult, Verdict, VerdictKind } from '../types';
+import type { FieldDiff, HostProfile, Observation, PolicyEvidence, Prediction, SocketCase, SocketResult, Verdict, VerdictKind } from '../types';
+import { plainPrediction } from '../kernel';
 import { O_CLOEXEC, O_NONBLOCK } from '../abi/constants';
 import { errnoName } from '../abi/names';
 import { compareRelease, parseRelease } from '../kernel/release';
@@ -233,6 +234,17 @@ export function alignCase(pred: Prediction, obs: Observation, env: AlignEnv): Ve
   const v: Verdict = { case: pred.case, kind, fields, diffs, reason, prediction: pred, observation: obs };
   if (evidence) v.evidence = evidence;
   return v;
+}
+
+/**
+ * What alignCase returns for a plain case (see KernelModel.predictLean): the model's plainPrediction
+ * and the kernel's failed call with the same errno - a MATCH on the result alone. A sweep that
+ * reports such cases through onPlainMatch builds it only when something asks for the object.
+ */
+export function plainMatch(c: SocketCase, errno: number): Verdict {
+  const pred = plainPrediction(c, errno);
+  const obs: Observation = { case: { domain: c.domain, type: c.type, protocol: c.protocol }, errno, fd: -1 };
+  return { case: pred.case, kind: 'MATCH', fields: ERRNO_FIELDS, diffs: [], reason: undefined, prediction: pred, observation: obs };
 }
 
 function octal(n: number): string {

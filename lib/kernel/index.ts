@@ -130,8 +130,31 @@ export class KernelModel {
    */
   predict(c: SocketCase, opts: { keepFd?: boolean } = {}): Prediction {
     validateCase(c);
+    return this.finish(c, this.once(c, []), opts.keepFd === true);
+  }
+
+  /**
+   * predict(c, { keepFd }) for a sweep, from the same single run: when the result is plain - an
+   * errno, reached on the one path the facts allow, with no seccomp action to report and the
+   * trace off - only the errno comes back, and no Prediction is made (plainPrediction(c, errno)
+   * is the one predict would have returned); any other result comes back as predict's Prediction.
+   * The simulated kernel changes exactly as with predict.
+   */
+  predictLean(c: SocketCase, keepFd: boolean): number | Prediction {
+    validateCase(c);
     const run = this.run;
     const ret = this.once(c, []);
+    if (ret < 0 && ret !== ENTRY_SIGNALLED && !run.tracing && c.raw === undefined && run.counts.length === 0 &&
+        run.missing.length === 0 && !this.sv.notRun && (this.state.seccomp === null || this.state.seccomp.unreadable === null)) {
+      if (run.runLoaded.length !== 0) this.state.commitLoaded(run.runLoaded.slice(0));
+      return -ret;
+    }
+    return this.finish(c, ret, keepFd);
+  }
+
+  /** The rest of predict after the first run of the case (ret: its result). */
+  private finish(c: SocketCase, ret: number, keepFd: boolean): Prediction {
+    const run = this.run;
     const result: SocketResult = this.resultOf(ret);
     const pred: Prediction = {
       case: c.raw === undefined ? { domain: c.domain, type: c.type, protocol: c.protocol } : { domain: c.domain, type: c.type, protocol: c.protocol, raw: [c.raw[0], c.raw[1], c.raw[2]] },
@@ -187,7 +210,7 @@ export class KernelModel {
       pred.missing = [...(pred.missing ?? []), 'seccomp filter programs'];
     }
     this.state.commitLoaded(firstLoaded);
-    if (opts.keepFd && createdFirst) this.state.fds.install(ret);
+    if (keepFd && createdFirst) this.state.fds.install(ret);
     return pred;
   }
 
@@ -226,6 +249,11 @@ export class KernelModel {
   loadedModules(): string[] {
     return [...this.state.loaded].sort();
   }
+}
+
+/** The Prediction predict() makes for a plain errno result with the trace off (see predictLean). */
+export function plainPrediction(c: SocketCase, errno: number): Prediction {
+  return { case: { domain: c.domain, type: c.type, protocol: c.protocol }, result: { errno }, trace: [], deciding: -1 };
 }
 
 /** A fresh model, one case. */

@@ -19,7 +19,8 @@
  * later line with `jsonlCase`: the bytes stay right, only the speed is lost (test/jsonl.test.ts
  * fails then, naming the line).
  */
-import type { Verdict } from '../types';
+import type { SocketCase, Verdict } from '../types';
+import { plainMatch } from '../bridge/align';
 import { domainName, typeName, protocolName } from '../abi/names';
 import { jsonlCase } from './report';
 
@@ -131,6 +132,29 @@ export class JsonlCaseWriter {
     }
     this.fast++;
     return prefix + tail;
+  }
+
+  /**
+   * The line of a plain match (runSweep's onPlainMatch): byte for byte
+   * jsonlCase(variant, index, plainMatch(c, errno)), which is made only to check a new piece.
+   */
+  plainLine(index: number, c: SocketCase, errno: number): string {
+    if (this.diverged === null && c.raw === undefined) {
+      const d = c.domain, t = c.type, p = c.protocol;
+      const dom = this.domains.get(d);
+      const tn = this.types.get(t);
+      const tail = this.tails.get(`MATCH ${errno} ${errno}`);
+      if (dom !== undefined && tn !== undefined && tail !== undefined && Number.isInteger(p)) {
+        let pn = dom.protocols.get(p);
+        if (pn === undefined) {
+          pn = inner(protocolName(d, p));
+          if (dom.protocols.size < MAX_PROTOCOLS) dom.protocols.set(p, pn);
+        }
+        this.fast++;
+        return `${this.head}${index},"call":"socket(${dom.name}, ${tn}, ${pn})","domain":${d},"type":${t},"protocol":${p},${tail}`;
+      }
+    }
+    return this.line(index, plainMatch(c, errno));
   }
 
   /** The verdict is on the cached shape: a MATCH, errno on both roads, nothing else to say. */

@@ -157,6 +157,29 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
   }
 }
 
+/**
+ * addVerdict for a plain match (runSweep's onPlainMatch): the case and the errno both roads gave.
+ * The same counts as addVerdict(t, plainMatch(c, errno)); a tally that keeps examples needs the
+ * verdict itself.
+ */
+export function addPlainMatch(t: VariantTally, c: SocketCase, errno: number): void {
+  if (t.examples) throw new Error('addPlainMatch: a tally that keeps examples takes whole verdicts (addVerdict)');
+  let row = t.cells.get(c.domain);
+  if (!row) { row = new Map(); t.cells.set(c.domain, row); }
+  const base = c.type & SOCK_TYPE_MASK;
+  let cell = row.get(base);
+  if (!cell) {
+    cell = { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, DEPARTURE: 0, outcomes: new Map() };
+    row.set(base, cell);
+  }
+  cell.total++;
+  cell.MATCH++;
+  const label = errnoName(errno);
+  cell.outcomes.set(label, (cell.outcomes.get(label) ?? 0) + 1);
+  t.totals.total++;
+  t.totals.MATCH++;
+}
+
 export function verdictCall(v: Verdict): string {
   return callName(v.case.domain, v.case.type, v.case.protocol);
 }
