@@ -50,6 +50,33 @@ export interface ProbeOptions {
   close: 'now' | 'defer';
   /** Raw mode: 3 full 64-bit registers per case, passed to syscall(SYS_socket, ...) as they are. */
   raw?: BigUint64Array;
+  /**
+   * A sweep's pipeline: the kernel side of a batch, whole, on the batch's thread. Before the
+   * calls, in this order: close these fds (the previous batch's) from up to closeThreads threads
+   * (1..256, default 1); with settleTo, wait (up to 2 s) for countersRoot/net/sockstat's
+   * "sockets: used" to be at most settleTo; with fdTable, read the fd table as openFds does; with
+   * countersRoot, read its net/protocols and net/sockstat. After the calls, with countersRoot, the
+   * same two files again while the new fds are open.
+   */
+  closeFirst?: Int32Array;
+  closeThreads?: number;
+  fdTable?: boolean;
+  countersRoot?: string;
+  settleTo?: number;
+}
+
+/** The counters' two files as text, or the errno of the first that could not be read. */
+export type NativeCounterTexts = { protocols: string; sockstat: string; errno?: undefined } | { errno: number; path: string };
+
+/** What the pipeline's options add to a batch's result. */
+export interface NativePipelineResult {
+  /** With closeFirst: the errno of each close (0 = ok). */
+  closeErrs?: Int32Array;
+  /** With fdTable: the fds open before the calls, ascending; or the errno of reading them. */
+  fdsBefore?: Int32Array;
+  fdTableErrno?: number;
+  /** With countersRoot: the files before and during the calls, and whether sockstat settled. */
+  counters?: { before: NativeCounterTexts; during: NativeCounterTexts; settled: boolean };
 }
 
 export interface NativeUname { sysname: string; nodename: string; release: string; version: string; machine: string; }
@@ -133,7 +160,9 @@ export interface NativeAddon {
    */
   probeBatchStart(domains: Int32Array, types: Int32Array, protocols: Int32Array, options: ProbeOptions): NativeBatchHandle;
   /** Wait for a probeBatchStart batch and return what probeBatch would have; once per handle. */
-  probeBatchJoin(handle: NativeBatchHandle): NativeBatchResult;
+  probeBatchJoin(handle: NativeBatchHandle): NativeBatchResult & NativePipelineResult;
+  /** Whether the batch's thread is done, so probeBatchJoin would not wait. */
+  probeBatchDone(handle: NativeBatchHandle): boolean;
   /**
    * close() each fd, from up to `threads` threads at once, this one included (AF_PACKET closes
    * each wait for an RCU grace period; concurrent closes share them). The other threads are a

@@ -17,7 +17,7 @@
  */
 import * as util from 'util';
 import { native } from './native';
-import type { NativeAddon, NativeBatchResult, ProbeOptions } from './native';
+import type { NativeAddon, NativeBatchResult, NativePipelineResult, ProbeOptions } from './native';
 import { formatIPv6, getProcRoot, NET_TABLES, NetTableName, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
 import type { Observation, SocketCase } from './types';
 import { EACCES, EAFNOSUPPORT, EINVAL, ENOENT, EOPNOTSUPP, EPERM, EPROTONOSUPPORT } from './abi/errno';
@@ -467,65 +467,31 @@ const TABLES_OF_FAMILY: Record<number, readonly string[]> = {
   31: ['l2cap', 'hci', 'sco', 'rfcomm', 'bnep', 'cmtp', 'hidp', 'iso'],
 };
 
+/**
+ * observeBatch, with the observations left to be built (observationsOf, observationAt): a sweep
+ * builds only the observations it reports in full. `whileOpen` is called while the batch's fds
+ * are open, as options.whileOpen is by observeBatch (which this function does not take).
+ */
+export function observeBatchRaw(cases: readonly SocketCase[], opts?: Omit<ObserveBatchOptions, 'whileOpen'>, whileOpen?: () => void): RawBatch {
+  if (opts !== undefined && (opts as ObserveBatchOptions).whileOpen !== undefined) throw new TypeError('observeBatchRaw takes whileOpen as its third argument, not as an option');
+  const b = prepareBatch(cases, opts);
+  if (b.n === 0) return { cases, r: emptyResult(), rows: undefined };
+  const r = native().probeBatch(b.domains, b.types, b.protocols, b.probeOpts);
+  return completeRaw(cases, b.o, r, whileOpen);
+}
+
 export function observeBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): Observation[] {
   const b = prepareBatch(cases, opts);
   if (b.n === 0) return [];
   return completeBatch(cases, b.o, native().probeBatch(b.domains, b.types, b.protocols, b.probeOpts));
 }
 
-/** A batch whose calls are being made on a thread of the addon's own (startObserveBatch). */
-export interface PendingBatch {
-  /**
-   * Wait for the calls, then do what observeBatch does after them (whileOpen, /proc/net, the
-   * close) and return the same observations. Call it (or finishRaw) exactly once, also when giving up.
-   */
-  finish(): Observation[];
-  /**
-   * finish() without building the observations: everything that needs the batch's fds open is
-   * done and the fds are closed; observationsOf(raw) builds the same observations later (a sweep
-   * builds them while the next batch's calls are made). whileOpen is called without them.
-   */
-  finishRaw(whileOpen?: () => void): RawBatch;
-}
-
-/** A finished batch before its observations are built (PendingBatch.finishRaw). */
+/** A finished batch before its observations are built (observationsOf, observationAt). */
 export interface RawBatch {
   cases: readonly SocketCase[];
   r: NativeBatchResult;
   /** Each new socket's /proc/net row by inode (text rows parsed when read); undefined when /proc/net was not asked. */
   rows: LazyFound | undefined;
-}
-
-/**
- * observeBatch, with the calls made on a thread of the addon's own while this thread goes on,
- * so one CPU makes the calls while another compares the previous batch.
- *
- * Until finish() returns, nothing in this process may open or close an fd: the kernel hands
- * each new socket the lowest free fd, and that number is compared with the model's. Reading a
- * /proc file, a lazy require(), a log file opened on the way all count; pure computation and
- * writes to fds already open do not. The arguments are checked at once, as observeBatch's are.
- */
-export function startObserveBatch(cases: readonly SocketCase[], opts?: ObserveBatchOptions): PendingBatch {
-  const b = prepareBatch(cases, opts);
-  const addon = native();
-  const handle = b.n === 0 ? null : addon.probeBatchStart(b.domains, b.types, b.protocols, b.probeOpts);
-  let taken = false;
-  const join = (): NativeBatchResult | null => {
-    if (taken) throw new Error('PendingBatch.finish: this batch was already finished');
-    taken = true;
-    return handle === null ? null : addon.probeBatchJoin(handle);
-  };
-  return {
-    finish: () => {
-      const r = join();
-      return r === null ? [] : completeBatch(cases, b.o, r);
-    },
-    finishRaw: (whileOpen) => {
-      const r = join();
-      if (r === null) return { cases, r: emptyResult(), rows: undefined };
-      return completeRaw(cases, b.o, r, whileOpen);
-    },
-  };
 }
 
 function emptyResult(): NativeBatchResult {
@@ -588,7 +554,7 @@ function buildObservations(cases: readonly SocketCase[], r: NativeBatchResult): 
 }
 
 /**
- * The observations of a finished batch (finishRaw), as observeBatch returns them. `built`: the
+ * The observations of a finished batch (RawBatch), as observeBatch returns them. `built`: the
  * same observations made earlier (for whileOpen), given their procNet here.
  */
 export function observationsOf(raw: RawBatch, built: Observation[] | null = null): Observation[] {
@@ -605,58 +571,163 @@ export function observationsOf(raw: RawBatch, built: Observation[] | null = null
   return out;
 }
 
+/** The fds a finished batch left open (no errno, no signal, not seccomp's ERRNO(0)), in case order. */
+function openFdsOf(r: NativeBatchResult): Int32Array {
+  const n = r.errno.length;
+  let open = 0;
+  for (let i = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) open++;
+  const fds = new Int32Array(open);
+  for (let i = 0, k = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) fds[k++] = r.fd[i];
+  return fds;
+}
+
+/** Each new socket's /proc/net row by inode, read while the batch's fds are open. */
+function lookupRows(o: CheckedOptions, r: NativeBatchResult): LazyFound | undefined {
+  if (!o.procNet) return undefined;
+  const n = r.errno.length;
+  const inodes = new Set<number>();
+  const tables = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    if (r.errno[i] !== 0 || r.signal[i] !== 0) continue;
+    inodes.add(r.stIno[i]);
+    for (const t of TABLES_OF_FAMILY[r.soDomain[i]] ?? []) tables.add(t);
+  }
+  if (tables.size === 0) return new Map();
+  // Only the tables that can list a socket of the families this batch created: a crowded
+  // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
+  const found = lookupSocketRowsLazy([...tables] as NetTableName[], inodes);
+  for (const src of found.sources) lastSources.set(src.table, src);
+  return found.rows;
+}
+
+/** Throw the first failed close of a batch's fds (after every one was closed). */
+function throwCloseErrors(fds: Int32Array, errs: Int32Array): void {
+  for (let k = 0; k < errs.length; k++) {
+    if (errs[k] !== 0) {
+      const err = systemError(errs[k], 'close');
+      err.message += ` closing fd ${fds[k]} of this batch (every other fd was closed)`;
+      throw err;
+    }
+  }
+}
+
+/** observationsOf(raw)[i] alone, made afresh (a sweep builds only the observations it reports in full). */
+export function observationAt(raw: RawBatch, i: number): Observation {
+  const ob = observationOf(raw.cases[i], raw.r, i);
+  if (raw.rows !== undefined && ob.stat) {
+    const found = raw.rows.get(ob.stat.ino);
+    const e = found === undefined ? undefined : rowOf(found);
+    ob.procNet = e ? { table: e.table, row: e.row } : null;
+  }
+  return ob;
+}
+
 /**
  * Everything after the calls that needs the batch's fds open - whileOpen, the /proc/net
  * lookup - and then the deferred close (also when one of them throws).
  */
 function completeRaw(cases: readonly SocketCase[], o: CheckedOptions, r: NativeBatchResult, whileOpen: (() => void) | undefined): RawBatch {
-  const n = cases.length;
-  const addon = native();
   if (o.close === 'now') return { cases, r, rows: undefined };
-
-  let open = 0;
-  // A new fd: no errno, no signal, not seccomp's ERRNO(0).
-  for (let i = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) open++;
-  const fds = new Int32Array(open);
-  for (let i = 0, k = 0; i < n; i++) if (r.errno[i] === 0 && r.signal[i] === 0) fds[k++] = r.fd[i];
-
+  const fds = openFdsOf(r);
   let done = false;
   try {
-    const inodes = new Set<number>();
-    const tables = new Set<string>();
-    for (let i = 0; i < n; i++) {
-      if (r.errno[i] !== 0 || r.signal[i] !== 0) continue;
-      inodes.add(r.stIno[i]);
-      for (const t of TABLES_OF_FAMILY[r.soDomain[i]] ?? []) tables.add(t);
-    }
     whileOpen?.();
-    let rows: LazyFound | undefined;
-    if (o.procNet && tables.size > 0) {
-      // Only the tables that can list a socket of the families this batch created: a crowded
-      // namespace's 100,000-row unix table is not read for a batch that made no AF_UNIX socket.
-      const found = lookupSocketRowsLazy([...tables] as NetTableName[], inodes);
-      for (const src of found.sources) lastSources.set(src.table, src);
-      rows = found.rows;
-    } else if (o.procNet) {
-      rows = new Map();
-    }
+    const rows = lookupRows(o, r);
     done = true;
     return { cases, r, rows };
   } finally {
-    if (open > 0) {
-      const errs = addon.closeFds(fds, Math.min(o.closeThreads, open));
-      if (done) {
-        for (let k = 0; k < errs.length; k++) {
-          if (errs[k] !== 0) {
-            const err = systemError(errs[k], 'close');
-            err.message += ` closing fd ${fds[k]} of this batch (every other fd was closed)`;
-            // eslint-disable-next-line no-unsafe-finally
-            throw err;
-          }
-        }
-      }
+    if (fds.length > 0) {
+      const errs = native().closeFds(fds, Math.min(o.closeThreads, fds.length));
+      // eslint-disable-next-line no-unsafe-finally
+      if (done) throwCloseErrors(fds, errs);
     }
   }
+}
+
+/** What a sweep's pipeline asks of a batch's thread besides the calls (see ProbeOptions). */
+export interface PipelineOptions {
+  /** Threads for closing closeFirst, 1..256 (default 128). */
+  closeThreads?: number;
+  /** Look each new socket up in /proc/net (default true). */
+  procNet?: boolean;
+  /** The previous batch's fds (OpenBatch.openFds), closed on the batch's thread before its calls. */
+  closeFirst?: Int32Array;
+  /** Read the fd table on the batch's thread before the calls (after closeFirst). */
+  fdTable?: boolean;
+  /** Read /proc/net/protocols and sockstat before and during the calls, under this proc root. */
+  countersRoot?: string;
+  /** Before that, wait up to 2 s for sockstat's "sockets: used" to be at most this. */
+  settleTo?: number;
+}
+
+/** A pipeline batch whose calls are done and whose fds are still open. */
+export interface OpenBatch {
+  raw: RawBatch;
+  /** The batch's open fds: the next batch's closeFirst, or closeOpenBatch at the end. */
+  openFds: Int32Array;
+  /** The fd table before the calls (fdTable). */
+  fdsBefore?: number[];
+  counters?: NativePipelineResult['counters'];
+}
+
+/** A pipeline batch being run (startPipelineBatch). */
+export interface PipelineBatch {
+  /** Whether finishOpen() would not wait. */
+  done(): boolean;
+  /**
+   * Wait for the batch's thread, then look the new sockets up in /proc/net, leaving the fds
+   * open. Throws (once everything is closed that can be) when closeFirst's closes failed or the
+   * fd table could not be read. Call it exactly once.
+   */
+  finishOpen(): OpenBatch;
+}
+
+/**
+ * The whole kernel side of one batch of a sweep on a thread of the addon's own: the previous
+ * batch's close, the fd table, the counters, the calls and their observations. Until finishOpen()
+ * returns, nothing in this process may open or close an fd: the kernel hands each new socket the
+ * lowest free fd, and that number is compared with the model's (reading a /proc file, a lazy
+ * require(), a log file opened on the way all count; pure computation and writes to fds already
+ * open do not). A sweep that keeps one such batch running at all times does all its other work
+ * without opening a file.
+ */
+export function startPipelineBatch(cases: readonly SocketCase[], opts: PipelineOptions): PipelineBatch {
+  const b = prepareBatch(cases, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet });
+  const probeOpts: ProbeOptions = { ...b.probeOpts };
+  if (opts.closeFirst !== undefined && opts.closeFirst.length > 0) {
+    probeOpts.closeFirst = opts.closeFirst;
+    probeOpts.closeThreads = Math.min(b.o.closeThreads, opts.closeFirst.length);
+  }
+  if (opts.fdTable) probeOpts.fdTable = true;
+  if (opts.countersRoot !== undefined) probeOpts.countersRoot = opts.countersRoot;
+  if (opts.settleTo !== undefined) probeOpts.settleTo = opts.settleTo;
+  const addon = native();
+  const handle = addon.probeBatchStart(b.domains, b.types, b.protocols, probeOpts);
+  let taken = false;
+  return {
+    done: () => taken || addon.probeBatchDone(handle),
+    finishOpen: () => {
+      if (taken) throw new Error('PipelineBatch.finishOpen: this batch was already finished');
+      taken = true;
+      const r = addon.probeBatchJoin(handle);
+      const openFds = openFdsOf(r);
+      try {
+        if (r.closeErrs !== undefined) throwCloseErrors(probeOpts.closeFirst!, r.closeErrs);
+        if (r.fdTableErrno !== undefined) throw systemError(r.fdTableErrno, 'open');
+        const rows = lookupRows(b.o, r);
+        return { raw: { cases, r, rows }, openFds, fdsBefore: r.fdsBefore ? Array.from(r.fdsBefore) : undefined, counters: r.counters };
+      } catch (e) {
+        closeOpenBatch(openFds, b.o.closeThreads);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Close a pipeline batch's fds on this thread (the last batch's, or after an error). */
+export function closeOpenBatch(fds: Int32Array, closeThreads = DEFAULT_CLOSE_THREADS): void {
+  if (fds.length === 0) return;
+  throwCloseErrors(fds, native().closeFds(fds, Math.min(closeThreads, fds.length)));
 }
 
 /**

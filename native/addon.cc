@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeBatch", Napi::Function::New(env, ProbeBatch, "probeBatch"));
   exports.Set("probeBatchStart", Napi::Function::New(env, ProbeBatchStart, "probeBatchStart"));
   exports.Set("probeBatchJoin", Napi::Function::New(env, ProbeBatchJoin, "probeBatchJoin"));
+  exports.Set("probeBatchDone", Napi::Function::New(env, ProbeBatchDone, "probeBatchDone"));
   exports.Set("closeFds", Napi::Function::New(env, CloseFds, "closeFds"));
   exports.Set("openFds", Napi::Function::New(env, OpenFds, "openFds"));
   exports.Set("uname", Napi::Function::New(env, Uname, "uname"));

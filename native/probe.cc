@@ -10,9 +10,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -47,6 +49,226 @@ Napi::Array FilledArray(Napi::Env env, size_t n) {
 }
 
 
+// While alive, this thread blocks every asynchronous signal, so a thread created meanwhile
+// inherits a mask that leaves them to node's main thread; faults and seccomp's SIGSYS stay the
+// new thread's own.
+struct AsyncSignalsBlocked {
+  sigset_t old;
+  AsyncSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+  }
+  ~AsyncSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+};
+
+// The close pool: threads made once, on the first deferred close that needs them, and woken
+// once per batch (making up to 127 threads for every batch cost more than the closes of most
+// batches). Each blocks in close() on its own; AF_PACKET's release waits for an RCU grace
+// period, and closes waiting at the same time share one. A pool thread holds no fd and blocks
+// every asynchronous signal; it only ever calls close() on fds handed to it.
+struct ClosePool {
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+  pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+  std::vector<pthread_t> threads;
+  // The batch being closed (valid while gen is odd... see Close): fds, errs, n.
+  const int32_t* fds = nullptr;
+  int32_t* errs = nullptr;
+  size_t n = 0;
+  size_t next = 0;      // the next index to close
+  size_t finished = 0;  // indices closed
+  size_t helpers = 0;   // pool threads still allowed to join this batch
+  uint64_t gen = 0;
+};
+
+ClosePool g_pool;
+
+// Take indices of the current batch until none is left; mu is held on entry and on return.
+void CloseSome(ClosePool* p) {
+  while (p->next < p->n) {
+    size_t i = p->next++;
+    pthread_mutex_unlock(&p->mu);
+    // close() is not retried on EINTR: on Linux the fd is gone either way.
+    int32_t e = syscall(SYS_close, p->fds[i]) == 0 ? 0 : errno;
+    pthread_mutex_lock(&p->mu);
+    p->errs[i] = e;
+    if (++p->finished == p->n) pthread_cond_broadcast(&p->done);
+  }
+}
+
+void* PoolWorker(void* arg) {
+  ClosePool* p = static_cast<ClosePool*>(arg);
+  pthread_mutex_lock(&p->mu);
+  uint64_t seen = p->gen;
+  for (;;) {
+    while (p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
+    seen = p->gen;
+    if (p->helpers == 0) continue;
+    --p->helpers;
+    CloseSome(p);
+  }
+  return nullptr;
+}
+
+// close() every fd from up to `threads` threads (this one included): the pool grows to
+// threads - 1 (fewer when pthread_create fails; this thread always works too).
+void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
+  // One close at a time: a sweep's job thread and closeFds on node's thread share the pool.
+  static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&one);
+  ClosePool* p = &g_pool;
+  size_t extra = threads > 0 ? threads - 1 : 0;
+  if (extra > n) extra = n > 0 ? n - 1 : 0;
+  if (p->threads.size() < extra) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    {
+      AsyncSignalsBlocked quiet;
+      while (p->threads.size() < extra) {
+        pthread_t th;
+        if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
+        pthread_detach(th);
+        p->threads.push_back(th);
+      }
+    }
+    pthread_attr_destroy(&attr);
+  }
+  pthread_mutex_lock(&p->mu);
+  p->fds = fds;
+  p->errs = errs;
+  p->n = n;
+  p->next = 0;
+  p->finished = 0;
+  p->helpers = extra < p->threads.size() ? extra : p->threads.size();
+  ++p->gen;
+  // Wake as many pool threads as may help (a broadcast would wake all of them for 3 fds).
+  for (size_t k = 0; k < p->helpers; ++k) pthread_cond_signal(&p->work);
+  CloseSome(p);
+  while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
+  // No pool thread may touch this batch any more: fds and errs belong to the caller again.
+  p->helpers = 0;
+  p->n = 0;
+  p->fds = nullptr;
+  p->errs = nullptr;
+  pthread_mutex_unlock(&p->mu);
+  pthread_mutex_unlock(&one);
+}
+
+
+// The fds open in this process, ascending, into *out: /proc/self/fd read with getdents64, less
+// the directory's own fd (opened O_CLOEXEC and closed before returning). 0 or the errno.
+int ReadOpenFds(std::vector<int32_t>* out) {
+  out->clear();
+  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return errno;
+  alignas(8) char buf[8192];
+  int err = 0;
+  for (;;) {
+    long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (got == 0) break;
+    for (long off = 0; off < got;) {
+      const struct Dirent {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      }* d = reinterpret_cast<const Dirent*>(buf + off);
+      off += d->reclen;
+      const char* nm = d->name;
+      if (*nm < '0' || *nm > '9') continue;
+      long v = 0;
+      for (; *nm >= '0' && *nm <= '9'; ++nm) v = v * 10 + (*nm - '0');
+      if (*nm != '\0' || v > INT32_MAX || v == dfd) continue;
+      out->push_back(static_cast<int32_t>(v));
+    }
+  }
+  close(dfd);
+  std::sort(out->begin(), out->end());
+  return err;
+}
+
+// The whole of a (proc) file into *out: open, read to EOF, close. 0 or the errno.
+int ReadText(const std::string& path, std::string* out) {
+  out->clear();
+  int f = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f < 0) return errno;
+  int err = 0;
+  size_t used = 0;
+  for (;;) {
+    out->resize(used + 4096);
+    ssize_t r = read(f, &(*out)[used], 4096);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) err = errno;
+    if (r <= 0) break;
+    used += static_cast<size_t>(r);
+  }
+  close(f);
+  out->resize(used);
+  return err;
+}
+
+// "sockets: used N" of a sockstat text; -1 when absent.
+long SockstatUsed(const std::string& text) {
+  static const char kKey[] = "sockets: used ";
+  size_t at = text.find(kKey);
+  if (at == std::string::npos) return -1;
+  long v = 0;
+  bool any = false;
+  for (size_t i = at + sizeof kKey - 1; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    v = v * 10 + (text[i] - '0');
+    any = true;
+  }
+  return any ? v : -1;
+}
+
+// The counters' files (net/protocols, net/sockstat under a proc root), read as text.
+struct CounterTexts {
+  std::string protocols, sockstat;
+  int err = 0;           // the errno of the first file that could not be read
+  std::string errPath;   // and which
+};
+
+void ReadCounters(const std::string& root, CounterTexts* c) {
+  c->err = 0;
+  c->errPath.clear();
+  const std::string files[2] = {root + "/net/protocols", root + "/net/sockstat"};
+  std::string* into[2] = {&c->protocols, &c->sockstat};
+  for (int k = 0; k < 2; ++k) {
+    int e = ReadText(files[k], into[k]);
+    if (e != 0 && c->err == 0) {
+      c->err = e;
+      c->errPath = files[k];
+    }
+  }
+}
+
+// Poll sockstat's "sockets: used" until it is at most `target`, for up to timeoutMs: closed
+// AF_PACKET and netlink socks are freed after an RCU grace period. true when it got there.
+bool WaitSockstat(const std::string& root, long target, int timeoutMs) {
+  std::string text;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    if (ReadText(root + "/net/sockstat", &text) == 0 && SockstatUsed(text) <= target) return true;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (ms > timeoutMs) return false;
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
 // One batch's inputs and outputs in memory the addon owns: the synchronous call fills it on
 // this thread; probeBatchStart fills it on a thread of its own while JS goes on.
 struct BatchJob {
@@ -59,6 +281,19 @@ struct BatchJob {
   std::vector<double> stIno;
   std::string arena;
   std::vector<Captured> caps;
+  // Before the calls (a sweep's pipeline: the whole kernel side of a batch on this thread):
+  // close the previous batch's fds, wait for sockstat to settle, read the fd table and the
+  // counters; after the calls, the counters again while the new fds are open.
+  std::vector<int32_t> closeFirst, closeErrs;
+  size_t closeThreads = 1;
+  bool fdTable = false;
+  std::vector<int32_t> fdsBefore;
+  int fdTableErr = 0;
+  std::string countersRoot;  // empty: no counters
+  long settleTo = -1;        // >= 0: wait for sockstat's "sockets: used" <= this first
+  bool settled = true;
+  CounterTexts before, during;
+  std::atomic<bool> finished{false};
   pthread_t thread{};
   bool running = false;  // a thread was started and not joined yet
   bool done = false;     // RunBatch has run (the result may be taken once)
@@ -73,9 +308,19 @@ struct BatchJob {
     const BatchOut o{err.data(),      fd.data(),     fdFlags.data(),    flFlags.data(),
                      soDomain.data(), soType.data(), soProtocol.data(), stMode.data(),
                      stUid.data(),    stGid.data(),  stIno.data(),      sig.data()};
+    if (!closeFirst.empty()) {
+      closeErrs.assign(closeFirst.size(), 0);
+      PoolClose(closeFirst.data(), closeErrs.data(), closeFirst.size(),
+                std::min(closeThreads, closeFirst.size()));
+    }
+    if (!countersRoot.empty() && settleTo >= 0) settled = WaitSockstat(countersRoot, settleTo, 2000);
+    if (fdTable) fdTableErr = ReadOpenFds(&fdsBefore);
+    if (!countersRoot.empty()) ReadCounters(countersRoot, &before);
     RunBatch(Route::kSocket, d.data(), t.data(), p.data(), d.size(), closeNow, o, arena, caps,
              hasRaw ? raw.data() : nullptr);
+    if (!countersRoot.empty()) ReadCounters(countersRoot, &during);
     done = true;
+    finished.store(true, std::memory_order_release);
   }
   void Join() {
     if (!running) return;
@@ -144,6 +389,48 @@ std::unique_ptr<BatchJob> TakeArgs(const Napi::CallbackInfo& info, const char* k
     job->raw.assign(r, r + 3 * n);
     job->hasRaw = true;
   }
+  // The pipeline's options (all optional): closeFirst (Int32Array) and closeThreads (1..256),
+  // fdTable (boolean), countersRoot (a proc root: "/proc"), settleTo (an integer >= 0).
+  Napi::Object opts = info[3].As<Napi::Object>();
+  Napi::Value closeFirst = opts.Get("closeFirst");
+  Napi::Value closeThreads = opts.Get("closeThreads");
+  Napi::Value fdTable = opts.Get("fdTable");
+  Napi::Value countersRoot = opts.Get("countersRoot");
+  Napi::Value settleTo = opts.Get("settleTo");
+  if (env.IsExceptionPending()) return nullptr;
+  if (!closeFirst.IsUndefined()) {
+    Napi::Int32Array fds;
+    if (!GetInt32Array(env, closeFirst, kFn, "options.closeFirst", &fds)) return nullptr;
+    job->closeFirst.assign(fds.Data(), fds.Data() + fds.ElementLength());
+  }
+  if (!closeThreads.IsUndefined()) {
+    double v;
+    if (!GetInteger(env, closeThreads, kFn, "options.closeThreads", 1, kMaxCloseThreads, "an integer 1..256", &v)) return nullptr;
+    job->closeThreads = static_cast<size_t>(v);
+  }
+  if (!fdTable.IsUndefined()) {
+    if (!fdTable.IsBoolean()) {
+      ThrowType(env, Arg(kFn, "options.fdTable") + " must be a boolean, got " + Describe(fdTable));
+      return nullptr;
+    }
+    job->fdTable = fdTable.As<Napi::Boolean>().Value();
+  }
+  if (!countersRoot.IsUndefined()) {
+    if (!countersRoot.IsString() || countersRoot.As<Napi::String>().Utf8Value().empty()) {
+      ThrowType(env, Arg(kFn, "options.countersRoot") + " must be a proc root such as \"/proc\", got " + Describe(countersRoot));
+      return nullptr;
+    }
+    job->countersRoot = countersRoot.As<Napi::String>().Utf8Value();
+  }
+  if (!settleTo.IsUndefined()) {
+    double v;
+    if (!GetInteger(env, settleTo, kFn, "options.settleTo", 0, 9007199254740991.0, "a socket count >= 0", &v)) return nullptr;
+    if (job->countersRoot.empty()) {
+      ThrowType(env, Arg(kFn, "options.settleTo") + " needs options.countersRoot (where sockstat is read)");
+      return nullptr;
+    }
+    job->settleTo = static_cast<long>(v);
+  }
   job->closeNow = closeNow;
   job->d.assign(domains.Data(), domains.Data() + n);
   job->t.assign(types.Data(), types.Data() + n);
@@ -192,6 +479,28 @@ Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
   out.Set("link", link);
   out.Set("fdinfo", fdinfo);
   out.Set("protoName", protoName);
+  if (!job.closeFirst.empty()) out.Set("closeErrs", Copy<int32_t, Napi::Int32Array>(env, job.closeErrs));
+  if (job.fdTable) {
+    if (job.fdTableErr != 0) out.Set("fdTableErrno", Napi::Number::New(env, job.fdTableErr));
+    else out.Set("fdsBefore", Copy<int32_t, Napi::Int32Array>(env, job.fdsBefore));
+  }
+  if (!job.countersRoot.empty()) {
+    Napi::Object c = Napi::Object::New(env);
+    for (const auto& [name, t] : {std::pair<const char*, const CounterTexts*>{"before", &job.before}, {"during", &job.during}}) {
+      Napi::Object o = Napi::Object::New(env);
+      if (t->err != 0) {
+        o.Set("errno", Napi::Number::New(env, t->err));
+        o.Set("path", Napi::String::New(env, t->errPath));
+      } else {
+        o.Set("protocols", Napi::String::New(env, t->protocols));
+        o.Set("sockstat", Napi::String::New(env, t->sockstat));
+      }
+      c.Set(name, o);
+    }
+    c.Set("settled", Napi::Boolean::New(env, job.settled));
+    out.Set("counters", c);
+  }
+  if (env.IsExceptionPending()) return env.Undefined();
   return out;
 }
 
@@ -212,21 +521,6 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
   return ResultOf(env, *job);
 }
 
-// While alive, this thread blocks every asynchronous signal, so a thread created meanwhile
-// inherits a mask that leaves them to node's main thread; faults and seccomp's SIGSYS stay the
-// new thread's own.
-struct AsyncSignalsBlocked {
-  sigset_t old;
-  AsyncSignalsBlocked() {
-    sigset_t all;
-    sigfillset(&all);
-    for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-  }
-  ~AsyncSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
-  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
-  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
-};
 
 // The same batch on a thread of its own (one of two CPUs makes the calls while JS compares
 // the previous batch). Until probeBatchJoin returns, the caller must not open or close an fd:
@@ -277,99 +571,18 @@ Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// The close pool: threads made once, on the first deferred close that needs them, and woken
-// once per batch (making up to 127 threads for every batch cost more than the closes of most
-// batches). Each blocks in close() on its own; AF_PACKET's release waits for an RCU grace
-// period, and closes waiting at the same time share one. A pool thread holds no fd and blocks
-// every asynchronous signal; it only ever calls close() on fds handed to it.
-namespace {
-
-struct ClosePool {
-  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-  pthread_cond_t work = PTHREAD_COND_INITIALIZER;
-  pthread_cond_t done = PTHREAD_COND_INITIALIZER;
-  std::vector<pthread_t> threads;
-  // The batch being closed (valid while gen is odd... see Close): fds, errs, n.
-  const int32_t* fds = nullptr;
-  int32_t* errs = nullptr;
-  size_t n = 0;
-  size_t next = 0;      // the next index to close
-  size_t finished = 0;  // indices closed
-  size_t helpers = 0;   // pool threads still allowed to join this batch
-  uint64_t gen = 0;
-};
-
-ClosePool g_pool;
-
-// Take indices of the current batch until none is left; mu is held on entry and on return.
-void CloseSome(ClosePool* p) {
-  while (p->next < p->n) {
-    size_t i = p->next++;
-    pthread_mutex_unlock(&p->mu);
-    // close() is not retried on EINTR: on Linux the fd is gone either way.
-    int32_t e = syscall(SYS_close, p->fds[i]) == 0 ? 0 : errno;
-    pthread_mutex_lock(&p->mu);
-    p->errs[i] = e;
-    if (++p->finished == p->n) pthread_cond_broadcast(&p->done);
+// Whether a probeBatchStart batch's thread is done (probeBatchJoin would not wait). A batch whose
+// thread could not be started runs at probeBatchJoin: true.
+Napi::Value ProbeBatchDone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) {
+    ThrowType(env, Arg("probeBatchDone", "handle") + " must be what probeBatchStart returned, got " +
+              Describe(info[0]));
+    return env.Undefined();
   }
+  BatchJob* job = info[0].As<Napi::External<BatchJob>>().Data();
+  return Napi::Boolean::New(env, !job->running || job->finished.load(std::memory_order_acquire));
 }
-
-void* PoolWorker(void* arg) {
-  ClosePool* p = static_cast<ClosePool*>(arg);
-  pthread_mutex_lock(&p->mu);
-  uint64_t seen = p->gen;
-  for (;;) {
-    while (p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
-    seen = p->gen;
-    if (p->helpers == 0) continue;
-    --p->helpers;
-    CloseSome(p);
-  }
-  return nullptr;
-}
-
-// close() every fd from up to `threads` threads (this one included): the pool grows to
-// threads - 1 (fewer when pthread_create fails; this thread always works too).
-void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
-  ClosePool* p = &g_pool;
-  size_t extra = threads > 0 ? threads - 1 : 0;
-  if (extra > n) extra = n > 0 ? n - 1 : 0;
-  if (p->threads.size() < extra) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    {
-      AsyncSignalsBlocked quiet;
-      while (p->threads.size() < extra) {
-        pthread_t th;
-        if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
-        pthread_detach(th);
-        p->threads.push_back(th);
-      }
-    }
-    pthread_attr_destroy(&attr);
-  }
-  pthread_mutex_lock(&p->mu);
-  p->fds = fds;
-  p->errs = errs;
-  p->n = n;
-  p->next = 0;
-  p->finished = 0;
-  p->helpers = extra < p->threads.size() ? extra : p->threads.size();
-  ++p->gen;
-  // Wake as many pool threads as may help (a broadcast would wake all of them for 3 fds).
-  for (size_t k = 0; k < p->helpers; ++k) pthread_cond_signal(&p->work);
-  CloseSome(p);
-  while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
-  // No pool thread may touch this batch any more: fds and errs belong to the caller again.
-  p->helpers = 0;
-  p->n = 0;
-  p->fds = nullptr;
-  p->errs = nullptr;
-  pthread_mutex_unlock(&p->mu);
-}
-
-}  // namespace
 
 // The deferred close of a batch's fds, from the close pool.
 Napi::Value CloseFds(const Napi::CallbackInfo& info) {
@@ -397,47 +610,13 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
 // directory's own fd. null when /proc/self/fd cannot be opened (the errno is thrown by JS).
 Napi::Value OpenFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("errno", Napi::Number::New(env, errno));
-    return o;
-  }
   std::vector<int32_t> fds;
-  alignas(8) char buf[8192];
-  int err = 0;
-  for (;;) {
-    long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (got == 0) break;
-    for (long off = 0; off < got;) {
-      const struct Dirent {
-        uint64_t ino;
-        int64_t off;
-        unsigned short reclen;
-        unsigned char type;
-        char name[1];
-      }* d = reinterpret_cast<const Dirent*>(buf + off);
-      off += d->reclen;
-      const char* nm = d->name;
-      if (*nm < '0' || *nm > '9') continue;
-      long v = 0;
-      for (; *nm >= '0' && *nm <= '9'; ++nm) v = v * 10 + (*nm - '0');
-      if (*nm != '\0' || v > INT32_MAX || v == dfd) continue;
-      fds.push_back(static_cast<int32_t>(v));
-    }
-  }
-  close(dfd);
+  int err = ReadOpenFds(&fds);
   if (err != 0) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("errno", Napi::Number::New(env, err));
     return o;
   }
-  std::sort(fds.begin(), fds.end());
   return Copy<int32_t, Napi::Int32Array>(env, fds);
 }
 

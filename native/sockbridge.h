@@ -20,6 +20,7 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info);
 Napi::Value CloseFds(const Napi::CallbackInfo& info);
 Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info);
 Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info);
+Napi::Value ProbeBatchDone(const Napi::CallbackInfo& info);
 Napi::Value OpenFds(const Napi::CallbackInfo& info);
 
 // host.cc

@@ -5,6 +5,11 @@
  * sockets at the same time: a private netns.
  */
 import { readProtocols, readSockstat } from '../observe';
+import { parseProtocols } from '../observe/protocols';
+import { parseSockstat } from '../observe/sockstat';
+import { ProcReadError } from '../observe/procfs';
+import { systemError } from '../probe';
+import type { NativeCounterTexts } from '../native';
 
 export interface Counters {
   /** /proc/net/protocols name -> sockets. */
@@ -17,6 +22,14 @@ export function readCounters(): Counters {
   const protocols: Record<string, number> = {};
   for (const r of readProtocols()) protocols[r.name] = r.sockets;
   return { protocols, sockstatUsed: readSockstat().sockets?.used ?? 0 };
+}
+
+/** readCounters from the two files' text as the addon read them under `root` (a pipeline batch). */
+export function countersFromTexts(t: NativeCounterTexts, root: string): Counters {
+  if (t.errno !== undefined) throw new ProcReadError(t.path, systemError(t.errno, 'open'));
+  const protocols: Record<string, number> = {};
+  for (const r of parseProtocols(t.protocols, `${root}/net/protocols`)) protocols[r.name] = r.sockets;
+  return { protocols, sockstatUsed: parseSockstat(t.sockstat, `${root}/net/sockstat`).sockets?.used ?? 0 };
 }
 
 /** "sockets: used" alone (the sweep polls it while a batch's closed sockets are freed). */

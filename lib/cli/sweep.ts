@@ -9,7 +9,7 @@ import { EnvironmentError, requireProcfs, type Io } from './main';
 import { defaultMatrix, matrixCases, matrixSize, parseAxis, type Matrix } from '../sweep/matrix';
 import { fuzzCases } from '../sweep/fuzz';
 import { runSweep, type SweepOptions } from '../sweep/run';
-import { addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
+import { addPlainMatch, addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
 import { JsonlCaseWriter } from '../sweep/jsonl';
 import { VARIANTS, VARIANT_GROUPS, variantByName, spawnWorker, setNetnsSysctls, type VariantSpec, type Worker } from '../sweep/variants';
@@ -332,6 +332,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
         await sweepInProcess(plan, t, v.name, {
           adjustProfile: (prof) => policyProfile(prof, p, t.notes, { spec: false }),
           onVerdict: onCase ? (verdict, i) => onCase(lines.line(i, verdict)) : undefined,
+          onPlainMatch: onCase ? (c, errno, i) => onCase(lines.plainLine(i, c, errno)) : undefined,
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
           onProfile: onCase ? (prof) => onCase(jsonlProfile(v.name, prof)) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
@@ -412,6 +413,8 @@ interface InProcessHooks {
   /** The profile the model starts from, before the first case. */
   onProfile?: (p: HostProfile) => void;
   onVerdict?: (v: Verdict, index: number) => void;
+  /** A plain match (runSweep's onPlainMatch); without it they come through onVerdict. */
+  onPlainMatch?: (c: SocketCase, errno: number, index: number) => void;
   onCounters?: (c: unknown) => void;
   onProgress?: (done: number) => void;
 }
@@ -441,7 +444,11 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
     // The calls of each batch on a second thread while this one compares the previous batch: the
     // verdict handlers below only count and write to fds already open.
     overlap: true,
-    ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
+    ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {
+      onPlainMatch: hooks.onPlainMatch
+        ? (c: SocketCase, errno: number, i: number) => { addPlainMatch(t, c, errno); hooks.onPlainMatch!(c, errno, i); }
+        : hooks.onVerdict ? undefined : (c: SocketCase, errno: number) => addPlainMatch(t, c, errno),
+    }),
     ...extra,
   }, (v, i) => {
     if (v.kernelTrace) {
@@ -508,7 +515,9 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         frozenFdTable: true, procNet: false, overlap: !flag(p, 'no-overlap'),
         onProgress: workerProgress,
         shouldStop: () => stopRequested !== null,
-        ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {}),
+        ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {
+          onPlainMatch: (c: SocketCase, errno: number, i: number) => { addPlainMatch(t, c, errno); if (emit) write(lines.plainLine(i, c, errno)); },
+        }),
       }, (v, i) => { addVerdict(t, v, i); if (emit) write(lines.line(i, v)); });
       native().setrlimit(7, hard, hard);
       t.completed = outcome.completed;
@@ -519,6 +528,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         adjustProfile: (prof) => policyForVariant(variant, prof, p, t.notes),
         onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,
         onVerdict: emit ? (v, i) => write(lines.line(i, v)) : undefined,
+        onPlainMatch: emit ? (c, errno, i) => write(lines.plainLine(i, c, errno)) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
         onProgress: workerProgress,
       }, extra, flag(p, 'kernel-trace'));

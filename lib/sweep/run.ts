@@ -9,10 +9,11 @@
  * reads from /proc/self/fd (a host fact) before each batch.
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Verdict } from '../types';
-import { KernelModel } from '../kernel';
-import { observeBatch, observationsOf, startObserveBatch, type ObserveBatchOptions, type PendingBatch, type RawBatch } from '../probe';
+import { KernelModel, plainPrediction } from '../kernel';
+import { observeBatchRaw, observationAt, startPipelineBatch, closeOpenBatch, DEFAULT_CLOSE_THREADS, type PipelineBatch, type RawBatch } from '../probe';
+import { getProcRoot } from '../observe/procfs';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
-import { readCounters, readSockstatUsed, diffCounters, type Counters } from '../bridge/counters';
+import { readCounters, readSockstatUsed, diffCounters, countersFromTexts, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
 import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
 
@@ -42,14 +43,21 @@ export interface SweepOptions {
    */
   wantTrace?: (v: Verdict) => boolean;
   /**
-   * Make each batch's calls on a thread of the addon's own while this thread predicts that batch
-   * and lines up the one before (two CPUs: the kernel road and the comparison at once). The
-   * verdicts and their order are the same; each batch's go out while the next batch's calls are
-   * made, so onVerdict and wantTrace must then open and close no fd (the kernel's choice of fd
-   * numbers is compared) - pure computation and writes to fds already open are fine. Ignored
-   * with a kernel trace or under a seccomp filter. Default false.
+   * Run the kernel side of the sweep on a thread of the addon's own, up to 16 batches ahead of
+   * this thread, which predicts and lines them up (two CPUs: the kernel road and the comparison
+   * at once; see pipelined). The verdicts and their order are the same; they go out while later
+   * batches' calls are made, so onVerdict, onPlainMatch, onProgress and wantTrace must then open
+   * and close no fd (the kernel's choice of fd numbers is compared) - pure computation and writes
+   * to fds already open are fine. Ignored with a kernel trace or under a seccomp filter. Default false.
    */
   overlap?: boolean;
+  /**
+   * Called instead of onVerdict for a plain match: the model's prediction is plain (an errno on the
+   * one path the facts allow: KernelModel.predictLean) and the kernel's call failed with the same
+   * errno. Its verdict would be plainMatch(c, errno); no verdict, prediction or observation object
+   * is made for it (nearly every case of a sweep). Not used with wantTrace or a kernel trace.
+   */
+  onPlainMatch?: (c: SocketCase, errno: number, index: number) => void;
 }
 
 export interface BatchCounters {
@@ -83,57 +91,65 @@ export async function runSweep(
   const countersMode = opts.counters ?? 'off';
   const overlap = opts.overlap === true && overlapAllowed(opts);
   const out: SweepOutcome = { completed: false, cases: 0, counters: [] };
-  let batch: SocketCase[] = [];
   let index = 0;
   let baseline: Counters | null = null;
-  /** A batch observed whose verdicts are not out yet (overlap: they go out during the next batch's calls). */
-  let held: Observed | null = null;
 
   const tracer = new ExampleTracer(opts.profile, env);
 
+  const plainHook = ktrace || opts.wantTrace ? undefined : opts.onPlainMatch;
+
   /**
-   * Line a batch up and hand its verdicts on. With overlap this runs while the next batch's calls
-   * are made, before the model predicts that batch (a resync below moves the model's fd table).
+   * Line up cases b.next .. b.next + limit - 1 of a predicted batch and hand their verdicts on;
+   * true when the batch is done. The model predicts the next batch only after that.
    */
-  const emit = (b: Observed): void => {
-    const { preds, steps, batch: cases, fds, loadedBefore, modulesMoved } = b;
-    const obs = b.obs ?? observationsOf(b.raw!);
-    /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
-    let resync: [number, number[]] | null = null;
-    /** Whether a case of this batch took another of its possible results than the model's first. */
-    let branched = false;
-    for (let i = 0; i < cases.length; i++) {
-      let v = alignCase(preds[i], obs[i], env);
+  const emitSome = (b: Observed, limit: number): boolean => {
+    const { lean, steps, batch: cases, fds, loadedBefore, modulesMoved } = b;
+    const r = b.raw.r;
+    const end = Math.min(cases.length, b.next + limit);
+    for (let i = b.next; i < end; i++) {
+      const x = lean[i];
+      if (plainHook !== undefined && typeof x === 'number' && r.errno[i] === x && r.signal[i] === 0) {
+        plainHook(cases[i], x, index++);
+        continue;
+      }
+      const pred = predAt(b, i);
+      const ob = obsAt(b, i);
+      let v = alignCase(pred, ob, env);
       if (steps) {
         const st = steps[i];
         const agree = st.found ? (st.caps.agree === null ? null : st.agree) : null;
         v.kernelTrace = { agree, detail: describeAgreement(st) };
         if (agree === false) {
           v.kind = 'MISMATCH';
-          v.diffs.push({ field: 'kernel-trace', predicted: preds[i].trace.filter((x) => x.cap).map((x) => `cap ${x.cap!.cap} ${x.cap!.granted ? 'granted' : 'denied'}`).join(', ') || 'no capability check', observed: describeAgreement(st) });
+          v.diffs.push({ field: 'kernel-trace', predicted: pred.trace.filter((x) => x.cap).map((x) => `cap ${x.cap!.cap} ${x.cap!.granted ? 'granted' : 'denied'}`).join(', ') || 'no capability check', observed: describeAgreement(st) });
         }
       }
       // A verdict that is not a match gets the model's full trace, so the report can name the
       // deciding step; so does the first case of each outcome of a cell when the report asks.
       // After a resync the state before case i is the resynced table plus the cases since.
+      const resync = b.resync;
       if (!ktrace && (v.kind !== 'MATCH' || (opts.wantTrace && v.prediction.trace.length === 0 && opts.wantTrace(v)))) {
+        const preds = allPreds(b);
         v = resync && resync[0] <= i
           ? tracer.traced(v, { fds: resync[1], loaded: loadedBefore, modulesMoved, batch: cases.slice(resync[0]), preds: preds.slice(resync[0]), i: i - resync[0] })
           : tracer.traced(v, { fds, loaded: loadedBefore, modulesMoved, batch: cases, preds, i });
       }
-      if (v.kind === 'UNSUPPORTED' && !sameResult(preds[i].result, obs[i])) branched = true;
-      if (v.kind === 'UNSUPPORTED' && (preds[i].result.fd ?? -1) !== obs[i].fd && i + 1 < cases.length && !opts.frozenFdTable) {
+      if (v.kind === 'UNSUPPORTED' && !sameResult(pred.result, ob)) b.branched = true;
+      if (v.kind === 'UNSUPPORTED' && (pred.result.fd ?? -1) !== ob.fd && i + 1 < cases.length && !opts.frozenFdTable) {
         // The model took one of several possible results and the kernel another: the fds the
         // later cases of the batch get differ by this one. Their predictions are redone from the
         // fd table as it now is (the fds this batch has left open), never from their own outcomes.
-        const table = [...fds, ...obs.slice(0, i + 1).filter((o) => o.errno === 0).map((o) => o.fd)];
+        const table = [...fds];
+        for (let k = 0; k <= i; k++) { const o = obsAt(b, k); if (o.errno === 0) table.push(o.fd); }
         model.setOpenFds(table);
-        for (let j = i + 1; j < cases.length; j++) preds[j] = model.predict(cases[j], { keepFd: true });
-        resync = [i + 1, table];
+        for (let j = i + 1; j < cases.length; j++) lean[j] = model.predictLean(cases[j], true);
+        b.resync = [i + 1, table];
       }
       onVerdict(v, index++);
     }
-    if (branched && countersMode === 'exact') {
+    b.next = end;
+    if (end < cases.length) return false;
+    if (b.branched && countersMode === 'exact') {
       // A case whose outcome the model could not know moved the counters its own way.
       const rec = out.counters[out.counters.length - 1];
       if (rec && rec.firstCase === index - cases.length) {
@@ -142,8 +158,55 @@ export async function runSweep(
       }
     }
     out.cases += cases.length;
+    return true;
   };
 
+  /** Predict cases b.predictedUpTo .. + limit - 1 (the first from the batch's fd table); true when all are. */
+  const predictSome = (b: Observed, limit: number): boolean => {
+    const n = b.batch.length;
+    if (b.predictedUpTo === 0) {
+      model.setOpenFds(b.fds);
+      b.loadedBefore = model.loadedModules();
+    }
+    const end = Math.min(n, b.predictedUpTo + limit);
+    for (let i = b.predictedUpTo; i < end; i++) b.lean[i] = model.predictLean(b.batch[i], true);
+    b.predictedUpTo = end;
+    if (end < n) return false;
+    // The model forgets the batch's fds, and the batch's counters are recorded.
+    b.modulesMoved = model.loadedModules().length !== b.loadedBefore.length;
+    const made: Prediction[] = [];
+    for (const x of b.lean) if (typeof x !== 'number' && x.facts !== undefined) made.push(x);
+    model.closeFds(made.map((p) => p.facts!.fd));
+    if (countersMode !== 'off') {
+      const predictedCounters = sumPredictedCounters(made);
+      const { before, during, settled } = b;
+      const observed = before && during ? diffCounters(before, during) : null;
+      const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;
+      out.counters.push({
+        firstCase: index,
+        cases: n,
+        predicted: predictedCounters,
+        observed,
+        agree: countersMode === 'exact' ? agree : null,
+        note: countersMode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
+          : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
+      });
+    }
+    return true;
+  };
+
+  if (overlap) {
+    out.completed = await pipelined(cases, opts, batchSize, countersMode, {
+      predictSome, emitSome,
+      baseline: () => baseline,
+      setBaseline: (c) => { baseline ??= c; },
+      progress: () => opts.onProgress?.(out.cases),
+    });
+    return out;
+  }
+
+  let batch: SocketCase[] = [];
+  /** One batch on this thread: fd table, counters, predictions, calls, verdicts. */
   const flush = async (): Promise<boolean> => {
     if (batch.length === 0) return true;
     const fds = opts.frozenFdTable ? (opts.profile.limits.openFds.value ?? []) : listOpenFds();
@@ -158,94 +221,220 @@ export async function runSweep(
       baseline ??= before;
     }
     ktrace?.collect();
-    const readDuring = countersMode !== 'off' ? () => { during = readCounters(); } : undefined;
-    const observeOpts: ObserveBatchOptions = {
-      close: 'defer',
-      closeThreads: opts.closeThreads,
-      procNet: opts.procNet !== false,
-      whileOpen: readDuring,
-    };
     const thisBatch = batch;
     batch = [];
-    // With overlap the calls start now on the addon's thread; from here until finishRaw() returns
-    // this thread opens and closes no fd: it predicts this batch and lines up the last one.
-    const pending: PendingBatch | null = overlap ? startObserveBatch(thisBatch, { ...observeOpts, whileOpen: undefined }) : null;
-    let preds: Prediction[];
-    let loadedBefore: string[];
-    try {
-      // The batch before first: its verdicts may resync the model's fd table (see emit).
-      if (held) { const h = held; held = null; emit(h); }
-      model.setOpenFds(fds);
-      loadedBefore = model.loadedModules();
-      preds = thisBatch.map((c) => model.predict(c, { keepFd: true }));
-    } catch (e) {
-      try { pending?.finishRaw(); } catch { /* the first error is the one to report */ }
-      throw e;
+    const b = observed(thisBatch, fds);
+    predictSome(b, Infinity);
+    b.raw = observeBatchRaw(thisBatch, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet !== false },
+      countersMode !== 'off' ? () => { during = readCounters(); } : undefined);
+    // The counters were recorded before the calls: fill in what the kernel said.
+    if (countersMode !== 'off') recordObserved(out.counters[out.counters.length - 1], before, during, settled, countersMode);
+    // A kernel trace keeps the calls on this thread (overlapAllowed).
+    if (ktrace) {
+      const r = b.raw.r;
+      const errs = Array.from(r.errno, (e, i) => ({ errno: e, fd: e === 0 ? r.fd[i] : -1 }));
+      b.steps = alignTrace(thisBatch, errs, allPreds(b).map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet });
     }
-    // Without overlap the calls are made now; with it their observations are built only when
-    // the verdicts are made (emit), while the next batch's calls run.
-    const raw = pending ? pending.finishRaw(readDuring) : null;
-    const obs = pending ? null : observeBatch(thisBatch, observeOpts);
-    const modulesMoved = model.loadedModules().length !== loadedBefore.length;
-    model.closeFds(preds.filter((p) => p.facts !== undefined).map((p) => p.facts!.fd));
-    if (countersMode !== 'off') {
-      const predictedCounters = sumPredictedCounters(preds);
-      const observed = before && during ? diffCounters(before, during) : null;
-      const agree = observed && settled ? countersEqual(predictedCounters, observed) : null;
-      out.counters.push({
-        firstCase: index,
-        cases: thisBatch.length,
-        predicted: predictedCounters,
-        observed,
-        agree: countersMode === 'exact' ? agree : null,
-        note: countersMode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
-          : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined,
-      });
-    }
-    // A kernel trace keeps the calls on this thread (overlapAllowed), so obs is there.
-    const steps = ktrace && obs
-      ? alignTrace(thisBatch, obs.map((o) => ({ errno: o.errno, fd: o.fd })), preds.map(predictedCapsOf), ktrace.collect(), { capTraced: ktrace.capTraced, capHasRet: ktrace.capHasRet })
-      : null;
-    const observed: Observed = { batch: thisBatch, preds, obs, raw, steps, fds, loadedBefore, modulesMoved };
-    if (overlap) held = observed;
-    else emit(observed);
+    emitSome(b, Infinity);
     opts.onProgress?.(out.cases);
     await new Promise<void>((r) => setImmediate(r));
     return !(opts.shouldStop?.() ?? false);
   };
 
-  /** The held batch's verdicts (the last batch, or the one observed before a stop). */
-  const drain = (): void => {
-    if (!held) return;
-    const h = held;
-    held = null;
-    emit(h);
-    opts.onProgress?.(out.cases);
-  };
-
   for (const c of cases) {
     batch.push(c);
     if (batch.length >= batchSize) {
-      if (!(await flush())) { drain(); return out; }
+      if (!(await flush())) return out;
     }
   }
-  if (!(await flush())) { drain(); return out; }
-  drain();
+  if (!(await flush())) return out;
   out.completed = true;
   return out;
 }
 
-/** One batch observed: what its verdicts are made of. */
+/** A batch about to be predicted, before its calls are observed (raw is set when they are). */
+function observed(batch: SocketCase[], fds: number[]): Observed {
+  return {
+    batch, lean: new Array<number | Prediction>(batch.length), predictedUpTo: 0, obs: null, raw: null as unknown as RawBatch, steps: null,
+    fds, loadedBefore: [], modulesMoved: false, next: 0, resync: null, branched: false, before: null, during: null, settled: true,
+  };
+}
+
+/** Fill a batch's counter record with the kernel's counters (the sync sweep predicts before it observes). */
+function recordObserved(rec: BatchCounters, before: Counters | null, during: Counters | null, settled: boolean, mode: 'exact' | 'shared'): void {
+  const observedCounters = before && during ? diffCounters(before, during) : null;
+  const agree = observedCounters && settled ? countersEqual(rec.predicted, observedCounters) : null;
+  rec.observed = observedCounters;
+  rec.agree = mode === 'exact' ? agree : null;
+  rec.note = mode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
+    : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined;
+}
+
+/** The Prediction of case i, made from a plain errno when that is all predictLean kept. */
+function predAt(b: Observed, i: number): Prediction {
+  const x = b.lean[i];
+  if (typeof x !== 'number') return x;
+  const p = plainPrediction(b.batch[i], x);
+  b.lean[i] = p;
+  return p;
+}
+
+/** Every case's Prediction (for the rare verdict that is traced again). */
+function allPreds(b: Observed): Prediction[] {
+  const out = new Array<Prediction>(b.lean.length);
+  for (let i = 0; i < b.lean.length; i++) out[i] = predAt(b, i);
+  return out;
+}
+
+/** The Observation of case i, built when first asked for. */
+function obsAt(b: Observed, i: number): Observation {
+  b.obs ??= new Array<Observation>(b.batch.length);
+  return b.obs[i] ??= observationAt(b.raw, i);
+}
+
+/** One batch: its predictions, its observations, and how far its verdicts are out. */
 interface Observed {
   batch: SocketCase[];
-  preds: Prediction[];
-  /** The observations, or (overlap) what they are built from when the verdicts are made. */
+  /** Per case: the errno of a plain prediction (KernelModel.predictLean), or the Prediction. */
+  lean: Array<number | Prediction>;
+  /** Cases predicted so far (the pipeline predicts a batch in chunks, as it lines it up). */
+  predictedUpTo: number;
+  /** Observations built so far (obsAt). */
   obs: Observation[] | null;
-  raw: RawBatch | null;
+  raw: RawBatch;
   steps: ReturnType<typeof alignTrace> | null;
+  /** The fd table before the batch's calls. */
   fds: number[];
   loadedBefore: string[];
   modulesMoved: boolean;
+  /** The next case whose verdict is to go out. */
+  next: number;
+  /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
+  resync: [number, number[]] | null;
+  /** Whether a case of this batch took another of its possible results than the model's first. */
+  branched: boolean;
+  /** The counters before and during the calls, and whether sockstat had settled before them. */
+  before: Counters | null;
+  during: Counters | null;
+  settled: boolean;
+}
+
+/** Cases predicted or lined up between two looks at whether the running batch is done. */
+const CHUNK = 256;
+/** Batches observed and not yet lined up, at most: then the kernel side waits. */
+const MAX_BACKLOG = 16;
+
+interface PipelineHooks {
+  predictSome: (b: Observed, limit: number) => boolean;
+  emitSome: (b: Observed, limit: number) => boolean;
+  baseline: () => Counters | null;
+  setBaseline: (c: Counters) => void;
+  progress: () => void;
+}
+
+/**
+ * The overlapped sweep: one batch always running on a thread of the addon's own - the previous
+ * batch's close, the fd table, the counters, the calls, the counters again - while this thread
+ * predicts and lines up the batches already observed, a chunk at a time, looking between chunks
+ * whether the running batch is done: then it reads its /proc/net rows (the fds still open) and
+ * starts the next one at once. The kernel side runs ahead by up to MAX_BACKLOG batches, so
+ * neither side waits for the other batch by batch. The model predicts each batch from the fd
+ * table read just before its calls, and only after the batch before it is lined up: the order of
+ * everything the model sees is the order of the synchronous sweep.
+ *
+ * While a batch runs this thread opens and closes no fd (the verdict handlers only compute and
+ * write to fds already open). It yields to the event loop only between batches, with no call
+ * running. Returns whether every case was swept (false: stopped by shouldStop).
+ */
+async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchSize: number, countersMode: 'exact' | 'shared' | 'off', h: PipelineHooks): Promise<boolean> {
+  const it = cases[Symbol.iterator]();
+  const nextCases = (): SocketCase[] | null => {
+    const b: SocketCase[] = [];
+    while (b.length < batchSize) {
+      const r = it.next();
+      if (r.done) break;
+      b.push(r.value);
+    }
+    return b.length > 0 ? b : null;
+  };
+  const root = getProcRoot();
+  const frozen = opts.frozenFdTable === true;
+  const closeThreads = opts.closeThreads ?? DEFAULT_CLOSE_THREADS;
+  type Running = { batch: SocketCase[]; p: PipelineBatch };
+  // Set by start() too: read through `as` so the compiler does not narrow it to null.
+  let running: Running | null = null;
+  let toClose: Int32Array | null = null;
+  const backlog: Observed[] = [];
+  let stopped = false;
+
+  const start = (batch: SocketCase[]): void => {
+    const baseline = h.baseline();
+    running = {
+      batch,
+      p: startPipelineBatch(batch, {
+        closeThreads,
+        procNet: opts.procNet !== false,
+        closeFirst: toClose ?? undefined,
+        fdTable: !frozen,
+        countersRoot: countersMode !== 'off' ? root : undefined,
+        settleTo: countersMode === 'exact' && baseline ? baseline.sockstatUsed : undefined,
+      }),
+    };
+    toClose = null;
+  };
+
+  /** Predict, then line up, up to CHUNK cases of the oldest batch; true when it is done. */
+  const work = (q: Observed): boolean => (q.predictedUpTo < q.batch.length ? (h.predictSome(q, CHUNK), false) : h.emitSome(q, CHUNK));
+
+  try {
+    const first = nextCases();
+    if (first) start(first);
+    while ((running as Running | null) !== null || backlog.length > 0) {
+      const r = running as Running | null;
+      if (r !== null && (backlog.length === 0 || backlog.length >= MAX_BACKLOG || r.p.done())) {
+        running = null;
+        const got = r.p.finishOpen();
+        toClose = got.openFds;
+        let before: Counters | null = null;
+        let during: Counters | null = null;
+        if (got.counters) {
+          before = countersFromTexts(got.counters.before, root);
+          during = countersFromTexts(got.counters.during, root);
+          h.setBaseline(before);
+        }
+        const q = observed(r.batch, frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!);
+        q.raw = got.raw;
+        q.before = before;
+        q.during = during;
+        q.settled = got.counters?.settled ?? true;
+        backlog.push(q);
+        // No call is running: the event loop may run (signal handlers) before the next batch.
+        await new Promise<void>((res) => setImmediate(res));
+        if (opts.shouldStop?.() ?? false) stopped = true;
+        const more = stopped ? null : nextCases();
+        if (more) start(more);
+        continue;
+      }
+      if (work(backlog[0])) {
+        backlog.shift();
+        h.progress();
+      }
+    }
+    const last = toClose as Int32Array | null;
+    toClose = null;
+    if (last) closeOpenBatch(last, closeThreads);
+  } finally {
+    // After an error: wait for the running batch and close every fd the sweep still holds.
+    const r = running as Running | null;
+    if (r !== null) {
+      try { closeOpenBatch(r.p.finishOpen().openFds, closeThreads); } catch { /* the first error is the one to report */ }
+    }
+    const left = toClose as Int32Array | null;
+    if (left) {
+      try { closeOpenBatch(left, closeThreads); } catch { /* the first error is the one to report */ }
+    }
+  }
+  return !stopped;
 }
 
 /**

@@ -1,0 +1,229 @@
+/**
+ * The sweep's pipeline (issue 15): the whole kernel side of a batch on the addon's thread (the
+ * previous batch's close, the fd table, the counters, the calls), and the lean path on this
+ * thread (plain predictions as bare errnos, plain matches with no verdict object). Each part is
+ * checked against the code it stands in for, on this host's kernel or with this host's profile.
+ */
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import { native } from '../lib/native';
+import { observeBatch, startPipelineBatch, closeOpenBatch } from '../lib/probe';
+import { listOpenFds } from '../lib/bridge/fdtable';
+import { readCounters, countersFromTexts } from '../lib/bridge/counters';
+import { KernelModel, plainPrediction } from '../lib/kernel';
+import { alignCase, alignEnvFromProfile, plainMatch } from '../lib/bridge/align';
+import { runSweep } from '../lib/sweep/run';
+import { defaultMatrix, matrixCases } from '../lib/sweep/matrix';
+import { addPlainMatch, addVerdict, newTally } from '../lib/sweep/tally';
+import { JsonlCaseWriter } from '../lib/sweep/jsonl';
+import { jsonlCase } from '../lib/sweep/report';
+import { gatherHostProfile } from '../lib/host';
+import { loadProfile } from '../lib/host/profile-io';
+import type { HostProfile, Prediction, SocketCase } from '../lib/types';
+import * as path from 'path';
+
+const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'profiles');
+
+function fdsNow(): number[] {
+  return fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => { try { fs.fstatSync(fd); return true; } catch { return false; } }).sort((a, b) => a - b);
+}
+
+/** The profiles the model is checked with: this host's, and every recorded one. */
+function profiles(): Array<[string, HostProfile]> {
+  const out: Array<[string, HostProfile]> = [['this host', gatherHostProfile()]];
+  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      out.push([f, loadProfile(path.join(FIXTURES, f))]);
+    } catch {
+      // Not a profile (other fixtures live here too).
+    }
+  }
+  return out;
+}
+
+describe('pipeline: the kernel side of a batch on the addon\'s thread', function () {
+  this.timeout(120_000);
+  const cases: SocketCase[] = [];
+  for (const c of [
+    { domain: 1, type: 1, protocol: 0 }, { domain: 9999, type: 1, protocol: 0 }, { domain: 2, type: 2, protocol: 0 },
+    { domain: 16, type: 3, protocol: 0 }, { domain: 10, type: 1 | 0o4000, protocol: 0 },
+  ]) for (let k = 0; k < 20; k++) cases.push(c);
+
+  it('closeFirst closes the batch before, fdTable reads the table after that close, the calls get the same fds as observeBatch', () => {
+    const before = fdsNow();
+    const ref = observeBatch(cases);
+    const one = startPipelineBatch(cases, { fdTable: true });
+    const a = one.finishOpen();
+    assert.deepEqual(a.fdsBefore, before, 'the table before the calls');
+    assert.deepEqual(listOpenFds(), [...before, ...a.openFds].sort((x, y) => x - y), 'the batch\'s fds are still open');
+    assert.ok(a.openFds.length >= 60, 'the batch made sockets and left them open');
+    for (const fd of a.openFds) assert.ok(fdsNow().includes(fd), `fd ${fd} open`);
+    // The next batch closes the first one's fds before its calls, so it gets the same fd numbers.
+    const two = startPipelineBatch(cases, { fdTable: true, closeFirst: a.openFds, closeThreads: 8 });
+    const b = two.finishOpen();
+    assert.deepEqual(b.fdsBefore, before, 'the table read after closing the first batch is the table before it');
+    assert.deepEqual(Array.from(b.openFds), Array.from(a.openFds));
+    assert.deepEqual(Array.from(b.raw.r.fd), ref.map((o) => o.fd));
+    assert.deepEqual(Array.from(b.raw.r.errno), ref.map((o) => o.errno));
+    closeOpenBatch(b.openFds);
+    assert.deepEqual(fdsNow(), before, 'no fd left');
+  });
+
+  it('countersRoot reads /proc/net/protocols and sockstat before and during the calls, as readCounters does', () => {
+    const root = '/proc';
+    const mine = readCounters();
+    const p = startPipelineBatch(cases, { countersRoot: root });
+    const got = p.finishOpen();
+    try {
+      assert.ok(got.counters, 'counters asked for');
+      const before = countersFromTexts(got.counters.before, root);
+      const during = countersFromTexts(got.counters.during, root);
+      assert.equal(got.counters.settled, true, 'no settleTo: nothing waited for');
+      assert.deepEqual(Object.keys(before.protocols).sort(), Object.keys(mine.protocols).sort());
+      // This process holds the batch's AF_UNIX sockets while "during" is read (other processes
+      // share the netns, so only a lower bound is exact).
+      assert.ok(during.protocols['UNIX-STREAM'] - before.protocols['UNIX-STREAM'] >= 0);
+      assert.ok(during.sockstatUsed >= before.sockstatUsed + got.openFds.length - 50, `sockstat moved with the ${got.openFds.length} sockets`);
+    } finally {
+      closeOpenBatch(got.openFds);
+    }
+    // settleTo: the wait ends at once when "sockets: used" is already low enough.
+    const q = startPipelineBatch([{ domain: 9999, type: 1, protocol: 0 }], { countersRoot: root, settleTo: 1e9 });
+    const r = q.finishOpen();
+    assert.equal(r.counters?.settled, true);
+    assert.equal(r.openFds.length, 0);
+    // A proc root without the files: the errno and the path, turned into the usual error.
+    const bad = startPipelineBatch([{ domain: 9999, type: 1, protocol: 0 }], { countersRoot: '/nonexistent-proc' }).finishOpen();
+    assert.throws(() => countersFromTexts(bad.counters!.before, '/nonexistent-proc'), /cannot read \/nonexistent-proc\/net\/protocols \(ENOENT\)/);
+  });
+
+  it('done() turns true once the thread is done; bad pipeline options are refused by name', () => {
+    const p = startPipelineBatch([{ domain: 9999, type: 1, protocol: 0 }], {});
+    const until = Date.now() + 5000;
+    while (!p.done() && Date.now() < until) { /* the batch is one failing call */ }
+    assert.equal(p.done(), true);
+    p.finishOpen();
+    assert.throws(() => p.finishOpen(), /already finished/);
+    const addon = native();
+    const one = new Int32Array([9999]);
+    const args = [one, new Int32Array([1]), new Int32Array([0])] as const;
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', closeFirst: [3] as never }), /options\.closeFirst" must be an Int32Array/);
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', closeThreads: 0 }), /options\.closeThreads" must be an integer 1\.\.256, got 0/);
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', fdTable: 1 as never }), /options\.fdTable" must be a boolean, got 1/);
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', countersRoot: '' }), /options\.countersRoot" must be a proc root/);
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', settleTo: 5 }), /needs options\.countersRoot/);
+    assert.throws(() => addon.probeBatchStart(...args, { close: 'defer', countersRoot: '/proc', settleTo: -1 }), /options\.settleTo" must be a socket count >= 0/);
+    assert.throws(() => addon.probeBatchDone({} as never), /probeBatchDone: argument "handle"/);
+  });
+
+  it('a close that fails is reported by the batch that made it, after every fd was closed', () => {
+    const before = fdsNow();
+    const p = startPipelineBatch(cases, {});
+    const a = p.finishOpen();
+    const closeFirst = Int32Array.from([...a.openFds, 1_000_000]);
+    const q = startPipelineBatch(cases, { closeFirst });
+    assert.throws(() => q.finishOpen(), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && /closing fd 1000000/.test(e.message));
+    assert.deepEqual(fdsNow(), before, 'the first batch\'s fds and the second batch\'s own are closed');
+  });
+});
+
+describe('pipeline: plain predictions and plain matches stand for exactly what they replace', function () {
+  this.timeout(300_000);
+
+  it('predictLean is predict, case for case, on this host and every recorded profile (the default matrix, fds kept)', () => {
+    for (const [name, profile] of profiles()) {
+      const full = new KernelModel(profile, { trace: false });
+      const lean = new KernelModel(profile, { trace: false });
+      let plain = 0;
+      let whole = 0;
+      let i = 0;
+      for (const c of matrixCases(defaultMatrix())) {
+        const p = full.predict(c, { keepFd: true });
+        const x = lean.predictLean(c, true);
+        if (typeof x === 'number') {
+          plain++;
+          assert.deepStrictEqual(plainPrediction(c, x), p, `${name}: case ${i}`);
+        } else {
+          whole++;
+          assert.deepStrictEqual(x, p, `${name}: case ${i}`);
+        }
+        if (++i % 4096 === 0) {
+          // Both models' states stay the same: fds kept, modules loaded.
+          assert.deepEqual(lean.openFds(), full.openFds(), `${name}: fds at ${i}`);
+          assert.deepEqual(lean.loadedModules(), full.loadedModules(), `${name}: modules at ${i}`);
+          full.setOpenFds([0, 1, 2]);
+          lean.setOpenFds([0, 1, 2]);
+        }
+      }
+      assert.ok(plain > 150_000 && whole > 100, `${name}: ${plain} plain, ${whole} whole`);
+    }
+  });
+
+  it('a traced model never answers lean, and raw registers are never plain', () => {
+    const profile = gatherHostProfile();
+    const traced = new KernelModel(profile, { trace: true });
+    assert.notEqual(typeof traced.predictLean({ domain: 9999, type: 1, protocol: 0 }, false), 'number');
+    const m = new KernelModel(profile, { trace: false });
+    assert.notEqual(typeof m.predictLean({ domain: 9999, type: 1, protocol: 0, raw: ['9999', '1', '0'] }, false), 'number');
+    assert.equal(m.predictLean({ domain: 9999, type: 1, protocol: 0 }, false), 97);
+  });
+
+  it('plainMatch is alignCase\'s verdict, addPlainMatch addVerdict\'s counts, plainLine jsonlCase\'s bytes', () => {
+    const profile = gatherHostProfile();
+    const env = alignEnvFromProfile(profile);
+    const m = new KernelModel(profile, { trace: false });
+    const viaVerdict = newTally('self');
+    const viaPlain = newTally('self');
+    const writer = new JsonlCaseWriter('self');
+    const fresh = new JsonlCaseWriter('self');
+    let n = 0;
+    let index = 0;
+    for (const c of matrixCases(defaultMatrix())) {
+      const x = m.predictLean(c, false);
+      index++;
+      if (typeof x !== 'number') continue;
+      const v = plainMatch(c, x);
+      assert.deepStrictEqual(v, alignCase(plainPrediction(c, x), { case: { domain: c.domain, type: c.type, protocol: c.protocol }, errno: x, fd: -1 }, env));
+      addVerdict(viaVerdict, v, index);
+      addPlainMatch(viaPlain, c, x);
+      const ref = jsonlCase('self', index, v);
+      assert.equal(writer.plainLine(index, c, x), ref, `line ${index}`);
+      // A writer that never saw the verdict's pieces builds the line from the verdict.
+      if (n % 997 === 0) assert.equal(new JsonlCaseWriter('self').plainLine(index, c, x), ref);
+      if (n % 3 === 0) assert.equal(fresh.line(index, v), ref);
+      n++;
+    }
+    assert.ok(n > 150_000);
+    assert.deepStrictEqual(viaPlain, viaVerdict);
+    assert.equal(writer.diverged, null);
+    assert.ok(writer.fast > n - 5000, `most lines from cached pieces (${writer.fast} of ${n})`);
+    assert.throws(() => addPlainMatch(newTally('x', { examples: true }), { domain: 1, type: 1, protocol: 0 }, 97), /examples/);
+  });
+
+  it('runSweep with onPlainMatch: the same verdicts, the rest as verdicts, pipelined or not', async () => {
+    const profile = gatherHostProfile();
+    const m = defaultMatrix();
+    m.domains = [0, 1, 2, 9, 10, 16, 17, 40, 44];
+    const run = async (overlap: boolean, lean: boolean): Promise<string[]> => {
+      const out: string[] = [];
+      const o = await runSweep(matrixCases(m), {
+        profile, batchSize: 512, overlap, counters: 'shared',
+        ...(lean ? { onPlainMatch: (c: SocketCase, errno: number, i: number) => { out.push(`${i} ${JSON.stringify(plainMatch(c, errno))}`); } } : {}),
+      }, (v, i) => {
+        const p: Prediction = v.prediction;
+        out.push(`${i} ${lean && v.kind === 'MATCH' && p.result.errno !== undefined && v.observation.errno === p.result.errno && !p.possible && !p.facts ? 'PLAIN VIA onVerdict ' : ''}${JSON.stringify({ ...v, observation: { ...v.observation, link: undefined, stat: undefined, fdinfo: undefined, procNet: undefined } })}`);
+      });
+      assert.ok(o.completed);
+      assert.equal(o.counters.length, Math.ceil(out.length / 512));
+      return out;
+    };
+    const fds = fdsNow();
+    const ref = await run(false, false);
+    for (const [overlap, lean] of [[false, true], [true, false], [true, true]] as const) {
+      const got = await run(overlap, lean);
+      assert.equal(got.length, ref.length);
+      for (let i = 0; i < ref.length; i++) assert.equal(got[i], ref[i], `overlap ${overlap}, lean ${lean}: case ${i}`);
+    }
+    assert.deepEqual(fdsNow(), fds, 'no fd left');
+  });
+});
