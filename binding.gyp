@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sockbridge",
-      "sources": ["native/addon.cc", "native/probe.cc", "native/road.cc", "native/host.cc", "native/diag.cc", "native/seccomp.cc", "native/lsm.cc"],
+      "sources": ["native/addon.cc", "native/probe.cc", "native/road.cc", "native/host.cc", "native/diag.cc", "native/seccomp.cc", "native/lsm.cc", "native/userns.cc"],
       "libraries": ["-ldl"],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

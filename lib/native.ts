@@ -193,6 +193,14 @@ export interface NativeAddon {
    */
   nsOwnerInode(path: string): number;
   /**
+   * How many user namespaces, each inside the last, a forked child of the caller could make
+   * before the kernel refused, and the refusal (native/userns.cc): `stage` "unshare" with errno
+   * ENOSPC (EUSERS before 4.9) is the level limit or a user.max_user_namespaces limit; "uid_map",
+   * "setgroups" or "gid_map" a map the child could not write; "pipe", "fork" or "read": the child
+   * did not run or did not report (no `created`). The child exits before this returns.
+   */
+  usernsLevelProbe(): { created?: number; errno: number; stage: string };
+  /**
    * Which of these socket inodes unix_diag lists in the caller's network namespace (the same
    * set /proc/net/unix lists, less the embryo sockets of pending connections, which have no
    * inode), with their state and name. 'exact' sends one unix_diag_get_exact per inode (each

@@ -155,6 +155,14 @@ export interface HostProfile {
     /** Whether the caller is in the initial user namespace. */
     usernsIsInit: Fact<boolean>;
     usernsInode: Fact<number>;
+    /**
+     * The level of the caller's user namespace (kernel `user_namespace.level`: 0 the initial one,
+     * 1 a child of it), known only when proven (optional: older profiles lack it, and then the
+     * level is unknown). The lower ids of /proc/self/gid_map are kernel ids only at level 1: above
+     * it they are ids of a parent that is itself mapped (uid_m_show prints them through the
+     * parent), so a decision made on kernel ids cannot be derived from them.
+     */
+    usernsLevel?: Fact<number>;
     /** The user namespace's id maps and setgroups state (optional: older profiles lack them). */
     usernsMaps?: UsernsMaps;
   };

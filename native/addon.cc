@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockProbe", Napi::Function::New(env, LandlockProbe, "landlockProbe"));
   exports.Set("bpfObjects", Napi::Function::New(env, BpfObjects, "bpfObjects"));
   exports.Set("bpfCgroupQuery", Napi::Function::New(env, BpfCgroupQuery, "bpfCgroupQuery"));
+  exports.Set("usernsLevelProbe", Napi::Function::New(env, UsernsLevelProbe, "usernsLevelProbe"));
   return exports;
 }
 

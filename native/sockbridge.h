@@ -44,6 +44,8 @@ Napi::Value SeccompReadFilters(const Napi::CallbackInfo& info);
 Napi::Value LandlockProbe(const Napi::CallbackInfo& info);
 Napi::Value BpfObjects(const Napi::CallbackInfo& info);
 Napi::Value BpfCgroupQuery(const Napi::CallbackInfo& info);
+// userns.cc
+Napi::Value UsernsLevelProbe(const Napi::CallbackInfo& info);
 
 // diag.cc
 Napi::Value DiagUnix(const Napi::CallbackInfo& info);

@@ -106,6 +106,7 @@ export function formatProfile(p: HostProfile): string {
   row('CapBnd', c.capBounding, capSummary);
   row('userns is initial', c.usernsIsInit);
   row('userns inode', c.usernsInode);
+  if (c.usernsLevel) row('userns level', c.usernsLevel, (l) => (l === 0 ? '0 (the initial user namespace)' : l === 1 ? '1 (a child of the initial one: gid_map\'s lower ids are kernel ids)' : String(l)));
   if (c.usernsMaps) {
     const m = c.usernsMaps;
     const ext = (xs: IdMapExtent[]) => (xs.length === 0 ? '(empty: no id is mapped)' : xs.map((e) => `${e.first} -> ${e.lowerFirst} (${e.count})`).join('; '));

@@ -43,7 +43,12 @@ export interface SyscallSource {
   landlockProbe?: LsmSyscalls['landlockProbe'];
   bpfObjects?: LsmSyscalls['bpfObjects'];
   bpfCgroupQuery?: LsmSyscalls['bpfCgroupQuery'];
+  /** The nested-namespace count of native/userns.cc; a source without it leaves the level unknown. */
+  usernsLevelProbe?: () => UsernsLevelProbe;
 }
+
+/** What native/userns.cc's usernsLevelProbe answers. */
+export interface UsernsLevelProbe { created?: number; errno: number; stage: string }
 
 /** /proc/... paths follow the proc root override (SOCKBRIDGE_PROC_ROOT, setProcRoot) like every other reader. */
 function procPathOf(p: string): string {
@@ -389,6 +394,15 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
       () => isFullIdentityMap(parseIdMap(text('/proc/self/uid_map'))));
   }
 
+  let probe: UsernsLevelProbe | string;
+  if (usernsIsInit.value !== false) probe = 'not needed';
+  else if (!sys?.usernsLevelProbe) probe = sys ? 'the syscall source has no user namespace probe' : `no syscall source: ${noSys}`;
+  else if (io !== fsHostIO || getProcRoot() !== '/proc') probe = 'not tried: the profile was gathered from files, not from this process';
+  else {
+    try { probe = sys.usernsLevelProbe(); } catch (e) { probe = errMsg(e); }
+  }
+  const usernsLevel = usernsLevelFact(usernsIsInit, probe);
+
   // --- limits -------------------------------------------------------------
   let nofile: Fact<[number, number]>;
   if (sys) nofile = attempt('getrlimit(RLIMIT_NOFILE)', () => sys!.getrlimit(RLIMIT_NOFILE));
@@ -443,7 +457,7 @@ export function gatherHostProfile(opts: GatherOptions = {}): HostProfile {
       capEffective,
       capPermitted: capFact('permitted', 'CapPrm', 'capget(2) permitted'),
       capBounding: capFact('bounding', 'CapBnd', 'prctl(PR_CAPBSET_READ) for each capability'),
-      usernsIsInit, usernsInode, usernsMaps,
+      usernsIsInit, usernsInode, usernsLevel, usernsMaps,
     },
     limits: {
       nofileSoft, nofileHard,
@@ -480,6 +494,35 @@ export function usernsMapsOf(io: HostIO): UsernsMaps {
     overflowUid: rd('/proc/sys/kernel/overflowuid', (t) => parseIntSysctl(t, 'kernel.overflowuid')),
     overflowGid: rd('/proc/sys/kernel/overflowgid', (t) => parseIntSysctl(t, 'kernel.overflowgid')),
   };
+}
+
+const ENOSPC = 28;
+const EUSERS = 87;
+/** create_user_ns() refuses a child of a namespace whose level is above this (kernel/user_namespace.c). */
+const USERNS_MAX_PARENT_LEVEL = 32;
+
+/**
+ * The level of the caller's user namespace (0 initial, 1 its child), from usernsIsInit and the
+ * count of nested namespaces a child of the caller could make (native/userns.cc). From level L the
+ * kernel lets a chain reach level 33 and no further, so a count c proves L <= 33 - c: 32 proves
+ * level 1. A smaller count does not prove nesting (an ancestor's user.max_user_namespaces gives
+ * the same ENOSPC), so the level is then unknown, with the bound in the error. `probe` is the
+ * probe's answer or why it was not run.
+ */
+export function usernsLevelFact(usernsIsInit: Fact<boolean>, probe: UsernsLevelProbe | string): Fact<number> {
+  if (usernsIsInit.value === true) return known(0, `${usernsIsInit.source}: the initial user namespace`);
+  const src = 'unshare(CLONE_NEWUSER) nested in a child until the kernel refuses (create_user_ns: no level above 33)';
+  if (usernsIsInit.value === null) return unknown(src, `whether this is the initial user namespace is unknown: ${usernsIsInit.error ?? ''}`);
+  if (typeof probe === 'string') return unknown(src, probe);
+  if (probe.created === undefined) return unknown(src, `the probe's child did not report (${probe.stage}: errno ${probe.errno})`);
+  const c = probe.created;
+  if (probe.stage !== 'unshare' || (probe.errno !== ENOSPC && probe.errno !== EUSERS)) {
+    return unknown(src, `stopped after ${c} nested namespace${c === 1 ? '' : 's'} by ${probe.stage} errno ${probe.errno}, not by the level limit (ENOSPC): the level is not measured`);
+  }
+  const bound = USERNS_MAX_PARENT_LEVEL + 1 - c;
+  if (bound === 1) return known(1, `${src}: ${c} nested namespaces, then ENOSPC: level 33 - ${c} = 1, a child of the initial user namespace`);
+  if (bound < 1) return unknown(src, `${c} nested namespaces from a namespace that is not the initial one: more than the kernel's limit allows (32), so the limit is not what this derivation assumes`);
+  return unknown(src, `only ${c} nested namespaces, then ENOSPC: level ${bound === 2 ? '2' : `2 to ${bound}`} (nested in another user namespace), or level 1 with an ancestor's user.max_user_namespaces reached - either way not provably a child of the initial user namespace`);
 }
 
 /** Whether id (of this namespace) has a mapping in `map`. */

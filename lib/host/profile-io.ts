@@ -184,8 +184,9 @@ export function parseProfile(json: unknown, where: string): HostProfile {
       capBounding: F(capHex, '16 lower-case hex digits'),
       usernsIsInit: F(bool, 'true or false'),
       usernsInode: F(uint, 'an inode number'),
+      usernsLevel: F(uint, 'a user namespace level (0 initial, 1 its child)'),
       usernsMaps,
-    }, ['usernsMaps']),
+    }, ['usernsMaps', 'usernsLevel']),
     limits: object<HostProfile['limits']>({
       nofileSoft: F(limit, 'an integer >= -1'),
       nofileHard: F(limit, 'an integer >= -1'),
