@@ -7,9 +7,15 @@
  * the answer from what the map does show, or branch.
  *
  * What the map proves: a hidden id is one of the ids the map does not cover. The map's lower side
- * is read from inside the namespace, so it is printed in the parent namespace's ids (uid_m_show);
- * they are kernel ids when the parent is the initial user namespace, which the derivation assumes
- * (every sweep variant makes its namespace from the initial one).
+ * is read from inside the namespace, so it is printed in the parent namespace's ids (uid_m_show:
+ * from_kgid(parent, lower_first)); they are kernel ids only when the parent is the initial user
+ * namespace. The derivation is made only then: when the profile proves level 1
+ * (creds.usernsLevel, lib/host/gather.ts usernsLevelFact). In a nested namespace, or one whose
+ * level is unknown, the parent's own map (unreadable from here: it prints through the reader's
+ * namespace) stands between the lower ids and the kernel ids, so their order, which is all
+ * ping_init_sock compares, is unknown: the decision branches. The same holds when nothing was
+ * hidden: the ids shown are then compared as they are, which is the kernel's order at level 1
+ * only as far as the map keeps it, and beyond level 1 not even that can be checked.
  */
 import type { Fact, HostProfile, IdMapExtent } from '../types';
 
@@ -43,6 +49,18 @@ export interface PingThroughUserns {
   why: string;
   /** The facts that were hidden. */
   hidden: string[];
+  /** What the model branches on when outcome is 'either' (the name of the choice, listed as missing). */
+  missing: string;
+}
+
+/** Why the profile does not prove that gid_map's lower ids are kernel ids, or null when it does. */
+function levelNotProven(p: HostProfile): string | null {
+  if (p.creds.usernsIsInit.value === true) return null;
+  const level = p.creds.usernsLevel;
+  if (level?.value === 1) return null;
+  if (!level) return 'level unknown: the profile has no creds.usernsLevel';
+  if (level.value !== null) return `level ${level.value}`;
+  return `level unknown: ${level.error ?? ''}`;
 }
 
 /**
@@ -58,15 +76,36 @@ export function pingThroughUserns(p: HostProfile): PingThroughUserns | null {
     egid.hidden ? 'creds.egid' : null,
     groups.hidden ? 'creds.groups' : null,
   ].filter((x): x is string => x !== null);
-  if (hiddenNames.length === 0) return null;
+  const notLevel1 = levelNotProven(p);
+  const LEVEL = 'creds.usernsLevel (gid_map lower ids as kernel ids)';
+  if (hiddenNames.length === 0) {
+    if (notLevel1 === null || p.creds.usernsIsInit.value !== false) return null;
+    // Nothing hidden, but the ids are compared as this namespace shows them, and beyond level 1
+    // no map the process can read says whether that is the kernel's order.
+    return {
+      outcome: 'either',
+      why: `ping_group_range, egid and groups are shown through a user namespace not proven to be a child of the initial one (${notLevel1}): gid_map's lower ids may be a parent namespace's ids, not kernel ids, so the kgid order ping_init_sock compares cannot be derived`,
+      hidden: [],
+      missing: LEVEL,
+    };
+  }
+  const label = `${hiddenNames.join(', ')} hidden by the user namespace`;
+  const missing = `${hiddenNames.join(', ')} (hidden by the user namespace)`;
+  if (notLevel1 !== null) {
+    return {
+      outcome: 'either',
+      why: `${label}; gid_map's lower ids are kernel ids only in a child of the initial user namespace, and this one is not proven to be (${notLevel1}): what the hidden ids are, and the kgid order ping_init_sock compares, cannot be derived`,
+      hidden: hiddenNames,
+      missing: `${missing}; ${LEVEL}`,
+    };
+  }
   const map = p.creds.usernsMaps?.gidMap.value ?? null;
   const overflow = p.creds.usernsMaps?.overflowGid.value ?? 65534;
   const shownRange = range.value ?? range.hidden?.shown ?? null;
   const shownEgid = egid.value ?? egid.hidden?.shown ?? null;
   const shownGroups = groups.value ?? groups.hidden?.shown ?? null;
-  const label = `${hiddenNames.join(', ')} hidden by the user namespace`;
   if (!map || !shownRange || shownEgid === null || !shownGroups) {
-    return { outcome: 'either', why: `${label}, and ${!map ? 'its gid_map is unknown' : 'a needed fact is unknown'}`, hidden: hiddenNames };
+    return { outcome: 'either', why: `${label}, and ${!map ? 'its gid_map is unknown' : 'a needed fact is unknown'}`, hidden: hiddenNames, missing };
   }
   // Each shown id: a point (its kernel id) when mapped; any uncovered kernel id when it is the
   // unmapped overflow id. (An id equal to the overflow id that is mapped is a point.)
@@ -85,7 +124,7 @@ export function pingThroughUserns(p: HostProfile): PingThroughUserns | null {
     (shownGroups.length ? `, groups [${shownGroups.join(',')}]` : '') +
     ` (gid_map ${map.length ? map.map((e) => `${e.first} ${e.lowerFirst} ${e.count}`).join('; ') : 'empty'}): ` +
     (outcome === 'in' ? 'in range for every id the hidden ones can be' : outcome === 'out' ? 'out of range for every id the hidden ones can be' : 'in range for some ids the hidden ones can be and out for others');
-  return { outcome, why, hidden: hiddenNames };
+  return { outcome, why, hidden: hiddenNames, missing };
 }
 
 /**
