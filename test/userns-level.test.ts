@@ -99,6 +99,8 @@ describe('user namespace level: the fact', () => {
     assert.throws(() => parseProfile(bad, 'bad.json'), /bad\.json: creds\.usernsLevel\.value must be a user namespace level/);
     assert.match(formatProfile(inUserns(LEVEL1)), /userns level\s+1 \(a child of the initial one/);
     assert.match(formatProfile(inUserns(NESTED)), /userns level\s+UNKNOWN: only 31 nested/);
+    // A hidden value is printed as shown, without what its shown value would mean ("empty: ...").
+    assert.match(formatProfile(inUserns(LEVEL1)), /ping_group_range\s+HIDDEN: shown as 65534 0\n/);
   });
 });
 

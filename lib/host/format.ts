@@ -54,7 +54,10 @@ export function formatProfile(p: HostProfile): string {
     const head = `  ${label.padEnd(width)}`;
     if (f.value === null && f.hidden) {
       unknownCount++;
-      out.push(`${head}HIDDEN: shown as ${show(f.hidden.shown)}`, `  ${''.padEnd(width)}  ${f.hidden.why}`, `  ${''.padEnd(width)}  from ${f.source}`);
+      // The shown value raw: what `show` says of a value ("empty: nobody may...") is not true of
+      // what an overflow id stands for.
+      const shown = Array.isArray(f.hidden.shown) ? f.hidden.shown.join(' ') : String(f.hidden.shown);
+      out.push(`${head}HIDDEN: shown as ${shown}`, `  ${''.padEnd(width)}  ${f.hidden.why}`, `  ${''.padEnd(width)}  from ${f.source}`);
     } else if (f.value === null) {
       unknownCount++;
       out.push(`${head}UNKNOWN: ${f.error ?? 'no reason given'}`, `  ${''.padEnd(width)}  from ${f.source}`);
