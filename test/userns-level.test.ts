@@ -154,6 +154,19 @@ describe('ping_init_sock through a user namespace: derived from gid_map only at 
     assert.match(nested.why, /not proven to be a child of the initial one/);
     assert.deepEqual(results(predictSocket(inUserns(NESTED, { range, map }), ICMP)).sort(), [EACCES, 'fd'].sort());
   });
+
+  it('level 1, nothing hidden, a gid_map that reorders ids ("0 1000 1; 1 5 1"): decided on the kgids, not on the shown order', () => {
+    const map = [{ first: 0, lowerFirst: 1000, count: 1 }, { first: 1, lowerFirst: 5, count: 1 }];
+    // The range was written as kgids "5 1000"; through this map it shows as "1 0", as if empty.
+    const range = known<[number, number]>([1, 0]);
+    const t = pingThroughUserns(inUserns(LEVEL1, { range, map }))!;
+    assert.equal(t.outcome, 'in');
+    assert.match(t.why, /is \[kgid 5, kgid 1000\], egid 0 is kgid 1000 .*does not keep the shown ids' order/);
+    const pr = predictSocket(inUserns(LEVEL1, { range, map }), ICMP);
+    assert.ok(pr.result.fd !== undefined && pr.possible === undefined, JSON.stringify(pr.result));
+    // A map that keeps the order is read as shown (ping.ts compares the ids themselves).
+    assert.equal(pingThroughUserns(inUserns(LEVEL1, { range, map: [{ first: 0, lowerFirst: 1000, count: 2 }] })), null);
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -254,6 +267,31 @@ describe('user namespace level, live: unshare -U -r, and unshare -U -r inside it
     assert.notEqual(v.verdict, 'MISMATCH', grand.stdout.slice(0, 4000));
     assert.deepEqual((v.prediction.possible ?? []).map((x) => (x.fd !== undefined ? 'fd' : x.errno)).sort(), [EACCES, 'fd'].sort());
     assert.ok((v.prediction.missing ?? []).some((m) => m.includes('creds.usernsLevel')));
+  });
+
+  it('level 1 with a gid_map that reorders ids: ping_group_range "5 1000" shown as "1 0", the egid (kgid 1000) inside it - the kernel makes the socket, and so does the model', function () {
+    needNested(this, () => (isRoot ? null : 'needs root (a gid_map of several extents and a network namespace of its own)'));
+    const dir = fs.mkdtempSync('/tmp/sockbridge-userns-gidmap-');
+    try {
+      const helper = path.join(dir, 'userns-gidmap');
+      const cc = run(['cc', '-O1', '-o', helper, path.join(ROOT, 'test', 'helpers', 'userns-gidmap.c')], 60_000);
+      if (cc.code !== 0) {
+        this.test!.title += ` (pending: cannot build test/helpers/userns-gidmap.c: ${(cc.stderr || String(cc.error)).slice(0, 200)})`;
+        this.skip();
+      }
+      const host = fs.readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8');
+      const r = run([helper, '5 1000', '0 1000 1;1 5 1', '--', process.execPath, BIN, 'compare', 'AF_INET', 'SOCK_DGRAM', 'IPPROTO_ICMP', '--json']);
+      assert.equal(fs.readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8'), host, 'the host\'s ping_group_range is untouched');
+      const v = JSON.parse(r.stdout) as { verdict: string; prediction: { result: { fd?: number }; possible?: unknown[] }; observation: { fd?: number } };
+      assert.ok(v.observation.fd !== undefined && v.observation.fd >= 0, `the kernel makes the socket: ${r.stdout.slice(0, 2000)} ${r.stderr}`);
+      assert.equal(v.verdict, 'MATCH', r.stdout.slice(0, 4000));
+      assert.equal(v.prediction.possible, undefined, 'proven, not branched');
+      const shown = run([helper, '5 1000', '0 1000 1;1 5 1', '--', process.execPath, BIN, 'host']);
+      assert.match(shown.stdout, /ping_group_range\s+1 0/);
+      assert.match(shown.stdout, /userns level\s+1 /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a sweep of AF_INET/AF_INET6 datagram and raw sockets in the grandchild: no MISMATCH, the ICMP cases branch on the level', function () {

@@ -65,7 +65,8 @@ function levelNotProven(p: HostProfile): string | null {
 
 /**
  * ping_init_sock's decision when ping_group_range, the egid or a group was read through a missing
- * mapping; null when none was (the model then reads the facts as they are).
+ * mapping, or through a map that does not keep their order, or beyond level 1; null when the
+ * facts can be read as they are (ping.ts then compares them).
  */
 export function pingThroughUserns(p: HostProfile): PingThroughUserns | null {
   const range = p.net.pingGroupRange;
@@ -79,7 +80,8 @@ export function pingThroughUserns(p: HostProfile): PingThroughUserns | null {
   const notLevel1 = levelNotProven(p);
   const LEVEL = 'creds.usernsLevel (gid_map lower ids as kernel ids)';
   if (hiddenNames.length === 0) {
-    if (notLevel1 === null || p.creds.usernsIsInit.value !== false) return null;
+    if (p.creds.usernsIsInit.value !== false) return null;
+    if (notLevel1 === null) return throughLevel1Map(p);
     // Nothing hidden, but the ids are compared as this namespace shows them, and beyond level 1
     // no map the process can read says whether that is the kernel's order.
     return {
@@ -125,6 +127,32 @@ export function pingThroughUserns(p: HostProfile): PingThroughUserns | null {
     ` (gid_map ${map.length ? map.map((e) => `${e.first} ${e.lowerFirst} ${e.count}`).join('; ') : 'empty'}): ` +
     (outcome === 'in' ? 'in range for every id the hidden ones can be' : outcome === 'out' ? 'out of range for every id the hidden ones can be' : 'in range for some ids the hidden ones can be and out for others');
   return { outcome, why, hidden: hiddenNames, missing };
+}
+
+/**
+ * Level 1, nothing hidden: each shown id is mapped, and gid_map gives its kgid. The shown ids are
+ * compared as they are (null: ping.ts does) when the map keeps their order; a map whose extents
+ * reorder them ("0 1000 1" and "1 5 1": 0 < 1 shown, kgid 1000 > kgid 5) is decided on the kgids.
+ */
+function throughLevel1Map(p: HostProfile): PingThroughUserns | null {
+  const map = p.creds.usernsMaps?.gidMap.value ?? null;
+  const range = p.net.pingGroupRange.value;
+  const egid = p.creds.egid.value;
+  const groups = p.creds.groups.value;
+  if (!map || !range || egid === null || !groups) return null; // ping.ts branches on what is unknown
+  const shown = [range[0], range[1], egid, ...groups];
+  const k = shown.map((id) => lower(map, id));
+  if (k.some((x) => x === null)) return null; // not the kernel's view (a shown id is always mapped): read as shown
+  const kg = k as number[];
+  const keepsOrder = shown.every((a, i) => shown.every((b, j) => (a <= b) === (kg[i] <= kg[j])));
+  if (keepsOrder) return null;
+  const [low, high, ...members] = kg;
+  const outcome = members.some((m) => low <= m && m <= high) ? 'in' : 'out';
+  const why = `ping_group_range "${range.join(' ')}" is [kgid ${low}, kgid ${high}], egid ${egid} is kgid ${kg[2]}` +
+    (groups.length ? `, groups [${groups.join(',')}] are kgids [${kg.slice(3).join(',')}]` : '') +
+    ` (gid_map ${map.map((e) => `${e.first} ${e.lowerFirst} ${e.count}`).join('; ')}, which does not keep the shown ids' order): ` +
+    (outcome === 'in' ? 'in range' : 'out of range') + ' in kernel ids, which ping_init_sock compares';
+  return { outcome, why, hidden: [], missing: '' };
 }
 
 /**
