@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -83,6 +84,9 @@ struct ClosePool {
   size_t finished = 0;  // indices closed
   size_t helpers = 0;   // pool threads still allowed to join this batch
   uint64_t gen = 0;
+  // gen when the newest threads were made: a thread made for a batch must not miss it, however
+  // late it first runs (the sweep's close waits on the pool threads alone).
+  uint64_t madeAt = 0;
 };
 
 ClosePool g_pool;
@@ -103,7 +107,7 @@ void CloseSome(ClosePool* p) {
 void* PoolWorker(void* arg) {
   ClosePool* p = static_cast<ClosePool*>(arg);
   pthread_mutex_lock(&p->mu);
-  uint64_t seen = p->gen;
+  uint64_t seen = p->madeAt;
   for (;;) {
     while (p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
     seen = p->gen;
@@ -114,41 +118,51 @@ void* PoolWorker(void* arg) {
   return nullptr;
 }
 
-// close() every fd from up to `threads` threads (this one included): the pool grows to
-// threads - 1 (fewer when pthread_create fails; this thread always works too).
-void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
-  // One close at a time: a sweep's job thread and closeFds on node's thread share the pool.
-  static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
-  pthread_mutex_lock(&one);
-  ClosePool* p = &g_pool;
-  size_t extra = threads > 0 ? threads - 1 : 0;
-  if (extra > n) extra = n > 0 ? n - 1 : 0;
-  if (p->threads.size() < extra) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    {
-      AsyncSignalsBlocked quiet;
-      while (p->threads.size() < extra) {
-        pthread_t th;
-        if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
-        pthread_detach(th);
-        p->threads.push_back(th);
-      }
+// One batch in the pool at a time: a sweep's batch thread and closeFds on node's thread share
+// it. Held from handing a batch to the pool until PoolFinish.
+pthread_mutex_t g_poolOne = PTHREAD_MUTEX_INITIALIZER;
+
+// Grow the pool to `want` threads (fewer when pthread_create fails).
+void PoolGrow(ClosePool* p, size_t want) {
+  if (p->threads.size() >= want) return;
+  pthread_mutex_lock(&p->mu);
+  p->madeAt = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  {
+    AsyncSignalsBlocked quiet;
+    while (p->threads.size() < want) {
+      pthread_t th;
+      if (pthread_create(&th, &attr, PoolWorker, p) != 0) break;
+      pthread_detach(th);
+      p->threads.push_back(th);
     }
-    pthread_attr_destroy(&attr);
   }
+  pthread_attr_destroy(&attr);
+}
+
+// Give the batch to up to `helpers` pool threads (g_poolOne held).
+void PoolHand(ClosePool* p, const int32_t* fds, int32_t* errs, size_t n, size_t helpers) {
   pthread_mutex_lock(&p->mu);
   p->fds = fds;
   p->errs = errs;
   p->n = n;
   p->next = 0;
   p->finished = 0;
-  p->helpers = extra < p->threads.size() ? extra : p->threads.size();
+  p->helpers = helpers < p->threads.size() ? helpers : p->threads.size();
   ++p->gen;
   // Wake as many pool threads as may help (a broadcast would wake all of them for 3 fds).
   for (size_t k = 0; k < p->helpers; ++k) pthread_cond_signal(&p->work);
-  CloseSome(p);
+  pthread_mutex_unlock(&p->mu);
+}
+
+// Wait until every fd of the batch is closed (with `work`, closing some on this thread too),
+// then release the pool.
+void PoolFinish(ClosePool* p, bool work) {
+  pthread_mutex_lock(&p->mu);
+  if (work) CloseSome(p);
   while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
   // No pool thread may touch this batch any more: fds and errs belong to the caller again.
   p->helpers = 0;
@@ -156,9 +170,56 @@ void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
   p->fds = nullptr;
   p->errs = nullptr;
   pthread_mutex_unlock(&p->mu);
-  pthread_mutex_unlock(&one);
+  pthread_mutex_unlock(&g_poolOne);
 }
 
+// close() every fd from up to `threads` threads (this one included): the pool grows to
+// threads - 1 (fewer when pthread_create fails; this thread always works too).
+void PoolClose(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
+  pthread_mutex_lock(&g_poolOne);
+  ClosePool* p = &g_pool;
+  size_t extra = threads > 0 ? threads - 1 : 0;
+  if (extra > n) extra = n > 0 ? n - 1 : 0;
+  PoolGrow(p, extra);
+  PoolHand(p, fds, errs, n, extra);
+  PoolFinish(p, true);
+}
+
+// The same close, returning as soon as every fd is gone from the fd table: close() takes the fd
+// out of the table first and releases the socket after (AF_PACKET's release waits for an RCU
+// grace period), so the fd numbers are free long before the close pool is done. The pool
+// threads close them all (this thread only watches); true when the caller must then
+// PoolFinish(&g_pool, false) - once the releases have had the next batch's calls to happen in.
+// false when no pool thread could be made (this thread closed them all, and it is finished).
+bool PoolCloseBegin(const int32_t* fds, int32_t* errs, size_t n, size_t threads) {
+  pthread_mutex_lock(&g_poolOne);
+  ClosePool* p = &g_pool;
+  size_t helpers = threads < n ? threads : n;
+  PoolGrow(p, helpers);
+  if (p->threads.empty()) {
+    PoolHand(p, fds, errs, n, 0);
+    PoolFinish(p, true);
+    return false;
+  }
+  PoolHand(p, fds, errs, n, helpers);
+  // Only pool threads close these fds, and nothing else in the process opens one meanwhile (the
+  // sweep's contract), so a number that fcntl finds closed stays free.
+  for (size_t i = 0; i < n; ++i) {
+    for (int spins = 0; fcntl(fds[i], F_GETFD) != -1 || errno != EBADF; ++spins) {
+      if (spins < 10000) {
+        sched_yield();
+        continue;
+      }
+      // No pool thread has taken it yet (all busy, or not scheduled): this thread closes what
+      // is left, each index once, as PoolClose's caller does.
+      pthread_mutex_lock(&p->mu);
+      CloseSome(p);
+      pthread_mutex_unlock(&p->mu);
+      spins = 0;
+    }
+  }
+  return true;
+}
 
 // The fds open in this process, ascending, into *out: /proc/self/fd read with getdents64, less
 // the directory's own fd (opened O_CLOEXEC and closed before returning). 0 or the errno.
@@ -308,10 +369,11 @@ struct BatchJob {
     const BatchOut o{err.data(),      fd.data(),     fdFlags.data(),    flFlags.data(),
                      soDomain.data(), soType.data(), soProtocol.data(), stMode.data(),
                      stUid.data(),    stGid.data(),  stIno.data(),      sig.data()};
+    bool closing = false;
     if (!closeFirst.empty()) {
       closeErrs.assign(closeFirst.size(), 0);
-      PoolClose(closeFirst.data(), closeErrs.data(), closeFirst.size(),
-                std::min(closeThreads, closeFirst.size()));
+      closing = PoolCloseBegin(closeFirst.data(), closeErrs.data(), closeFirst.size(),
+                               std::min(closeThreads, closeFirst.size()));
     }
     if (!countersRoot.empty() && settleTo >= 0) settled = WaitSockstat(countersRoot, settleTo, 2000);
     if (fdTable) fdTableErr = ReadOpenFds(&fdsBefore);
@@ -319,6 +381,8 @@ struct BatchJob {
     RunBatch(Route::kSocket, d.data(), t.data(), p.data(), d.size(), closeNow, o, arena, caps,
              hasRaw ? raw.data() : nullptr);
     if (!countersRoot.empty()) ReadCounters(countersRoot, &during);
+    // The previous batch's releases ran while these calls were made; their errnos are in now.
+    if (closing) PoolFinish(&g_pool, false);
     done = true;
     finished.store(true, std::memory_order_release);
   }

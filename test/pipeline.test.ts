@@ -47,6 +47,9 @@ describe('pipeline: the kernel side of a batch on the addon\'s thread', function
   for (const c of [
     { domain: 1, type: 1, protocol: 0 }, { domain: 9999, type: 1, protocol: 0 }, { domain: 2, type: 2, protocol: 0 },
     { domain: 16, type: 3, protocol: 0 }, { domain: 10, type: 1 | 0o4000, protocol: 0 },
+    // AF_PACKET (root): its release waits for an RCU grace period after close() freed the fd
+    // number; the next batch's calls start as soon as the numbers are free.
+    { domain: 17, type: 3, protocol: 0 },
   ]) for (let k = 0; k < 20; k++) cases.push(c);
 
   it('closeFirst closes the batch before, fdTable reads the table after that close, the calls get the same fds as observeBatch', () => {
