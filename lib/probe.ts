@@ -691,8 +691,8 @@ export interface PipelineBatch {
  * open do not). A sweep that keeps one such batch running at all times does all its other work
  * without opening a file.
  */
-export function startPipelineBatch(cases: readonly SocketCase[], opts: PipelineOptions): PipelineBatch {
-  const b = prepareBatch(cases, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet });
+export function startPipelineBatch(batch: readonly SocketCase[] | PreparedPipelineBatch, opts: PipelineOptions): PipelineBatch {
+  const { cases, b } = batch instanceof PreparedPipelineBatch ? batch : preparePipelineBatch(batch, opts);
   const probeOpts: ProbeOptions = { ...b.probeOpts };
   if (opts.closeFirst !== undefined && opts.closeFirst.length > 0) {
     probeOpts.closeFirst = opts.closeFirst;
@@ -722,6 +722,21 @@ export function startPipelineBatch(cases: readonly SocketCase[], opts: PipelineO
       }
     },
   };
+}
+
+/** A batch's cases checked and laid out for the addon ahead of its start (preparePipelineBatch). */
+export class PreparedPipelineBatch {
+  /** @internal */
+  constructor(readonly cases: readonly SocketCase[], readonly b: PreparedBatch) {}
+}
+
+/**
+ * The part of startPipelineBatch that needs no kernel: check the cases and lay them out. A sweep
+ * does it for the next batch while the running one's calls are made. Takes closeThreads and
+ * procNet from opts (the rest is given to startPipelineBatch).
+ */
+export function preparePipelineBatch(cases: readonly SocketCase[], opts: Pick<PipelineOptions, 'closeThreads' | 'procNet'>): PreparedPipelineBatch {
+  return new PreparedPipelineBatch(cases, prepareBatch(cases, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet }));
 }
 
 /** Close a pipeline batch's fds on this thread (the last batch's, or after an error). */

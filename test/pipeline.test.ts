@@ -15,7 +15,7 @@ import { alignCase, alignEnvFromProfile, plainMatch } from '../lib/bridge/align'
 import { runSweep } from '../lib/sweep/run';
 import { defaultMatrix, matrixCases } from '../lib/sweep/matrix';
 import { addPlainMatch, addVerdict, newTally } from '../lib/sweep/tally';
-import { JsonlCaseWriter } from '../lib/sweep/jsonl';
+import { JsonlCaseWriter, type ByteSink } from '../lib/sweep/jsonl';
 import { jsonlCase } from '../lib/sweep/report';
 import { gatherHostProfile } from '../lib/host';
 import { loadProfile } from '../lib/host/profile-io';
@@ -171,7 +171,7 @@ describe('pipeline: plain predictions and plain matches stand for exactly what t
     assert.equal(m.predictLean({ domain: 9999, type: 1, protocol: 0 }, false), 97);
   });
 
-  it('plainMatch is alignCase\'s verdict, addPlainMatch addVerdict\'s counts, plainLine jsonlCase\'s bytes', () => {
+  it('plainMatch is alignCase\'s verdict, addPlainMatch addVerdict\'s counts, plainLine and plainLineTo jsonlCase\'s bytes', () => {
     const profile = gatherHostProfile();
     const env = alignEnvFromProfile(profile);
     const m = new KernelModel(profile, { trace: false });
@@ -179,6 +179,28 @@ describe('pipeline: plain predictions and plain matches stand for exactly what t
     const viaPlain = newTally('self');
     const writer = new JsonlCaseWriter('self');
     const fresh = new JsonlCaseWriter('self');
+    const bytes = new JsonlCaseWriter('self');
+    const textLines: string[] = [];
+    // A small sink, so lines are written across many buffers (and text between bytes keeps its place).
+    const sink = new (class implements ByteSink {
+      chunks: Buffer[] = [];
+      private buf = Buffer.alloc(4096);
+      used = 0;
+      private text_ = '';
+      room(k: number): Buffer {
+        this.flushText();
+        if (this.used + k > this.buf.length) { this.chunks.push(Buffer.from(this.buf.subarray(0, this.used))); this.used = 0; }
+        return this.buf;
+      }
+      text(t: string): void { this.text_ += t; }
+      private flushText(): void {
+        if (this.text_ === '') return;
+        this.chunks.push(Buffer.from(this.buf.subarray(0, this.used)), Buffer.from(this.text_, 'utf8'));
+        this.used = 0;
+        this.text_ = '';
+      }
+      pendingText(): string { this.flushText(); const rest = Buffer.from(this.buf.subarray(0, this.used)).toString('utf8'); this.used = 0; return rest; }
+    })();
     let n = 0;
     let index = 0;
     for (const c of matrixCases(defaultMatrix())) {
@@ -191,6 +213,8 @@ describe('pipeline: plain predictions and plain matches stand for exactly what t
       addPlainMatch(viaPlain, c, x);
       const ref = jsonlCase('self', index, v);
       assert.equal(writer.plainLine(index, c, x), ref, `line ${index}`);
+      bytes.plainLineTo(sink, index, c, x);
+      textLines.push(ref + '\n');
       // A writer that never saw the verdict's pieces builds the line from the verdict.
       if (n % 997 === 0) assert.equal(new JsonlCaseWriter('self').plainLine(index, c, x), ref);
       if (n % 3 === 0) assert.equal(fresh.line(index, v), ref);
@@ -198,6 +222,9 @@ describe('pipeline: plain predictions and plain matches stand for exactly what t
     }
     assert.ok(n > 150_000);
     assert.deepStrictEqual(viaPlain, viaVerdict);
+    const rest = sink.pendingText();
+    assert.equal(Buffer.concat(sink.chunks).toString('utf8') + rest, textLines.join(''), 'plainLineTo wrote the bytes of plainLine');
+    assert.ok(bytes.fast > n - 5000, `most lines written as bytes (${bytes.fast} of ${n})`);
     assert.equal(writer.diverged, null);
     assert.ok(writer.fast > n - 5000, `most lines from cached pieces (${writer.fast} of ${n})`);
     assert.throws(() => addPlainMatch(newTally('x', { examples: true }), { domain: 1, type: 1, protocol: 0 }, 97), /examples/);

@@ -11,7 +11,7 @@ import { fuzzCases } from '../sweep/fuzz';
 import { runSweep, type SweepOptions } from '../sweep/run';
 import { addPlainMatch, addVerdict, newTally, wantsExample, type VariantTally } from '../sweep/tally';
 import { serializeTally, deserializeTally } from '../sweep/tally-json';
-import { JsonlCaseWriter } from '../sweep/jsonl';
+import { JsonlCaseWriter, type ByteSink } from '../sweep/jsonl';
 import { VARIANTS, VARIANT_GROUPS, variantByName, spawnWorker, setNetnsSysctls, type VariantSpec, type Worker } from '../sweep/variants';
 import {
   jsonlCounters, jsonlHeader, jsonlHost, jsonlProfile, jsonlSummary, junitReport,
@@ -184,9 +184,10 @@ export function openOut(file: string | undefined): BufferedOut {
  * cost more than the model. Lines are joined into 64 Ki-character strings, each encoded straight
  * into one reused buffer. Flushed when full and on close (also after an interruption).
  */
-export class BufferedOut {
+export class BufferedOut implements ByteSink {
   private readonly buf = Buffer.allocUnsafe(1 << 20);
-  private used = 0;
+  /** Bytes of buf in use (JsonlCaseWriter.plainLineTo writes there after room()). */
+  used = 0;
   /**
    * Lines not yet encoded, joined as one JS string: a line is a rope of a dozen pieces, and
    * encoding each on its own made V8 flatten 192,000 small ropes; one 64 Ki-character rope is
@@ -197,6 +198,15 @@ export class BufferedOut {
   write(s: string): void {
     this.pending += s;
     if (this.pending.length >= 65536) this.encodePending();
+  }
+  text(s: string): void {
+    this.write(s);
+  }
+  room(n: number): Buffer {
+    this.encodePending();
+    if (this.used + n > this.buf.length) this.writeOut();
+    if (n > this.buf.length) throw new RangeError(`BufferedOut.room: ${n} bytes do not fit a ${this.buf.length}-byte buffer`);
+    return this.buf;
   }
   /** Bytes already encoded (a worker's lines). */
   writeBytes(b: Buffer): void {
@@ -332,7 +342,7 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
         await sweepInProcess(plan, t, v.name, {
           adjustProfile: (prof) => policyProfile(prof, p, t.notes, { spec: false }),
           onVerdict: onCase ? (verdict, i) => onCase(lines.line(i, verdict)) : undefined,
-          onPlainMatch: onCase ? (c, errno, i) => onCase(lines.plainLine(i, c, errno)) : undefined,
+          onPlainMatch: onCase ? (c, errno, i) => lines.plainLineTo(out, i, c, errno) : undefined,
           onCounters: onCase ? (c) => onCase(jsonlCounters(v.name, c)) : undefined,
           onProfile: onCase ? (prof) => onCase(jsonlProfile(v.name, prof)) : undefined,
           onProgress: (done) => progress.update(v.name, done, plan.count),
@@ -516,7 +526,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         onProgress: workerProgress,
         shouldStop: () => stopRequested !== null,
         ...(t.examples ? { wantTrace: (v: Verdict) => wantsExample(t, v) } : {
-          onPlainMatch: (c: SocketCase, errno: number, i: number) => { addPlainMatch(t, c, errno); if (emit) write(lines.plainLine(i, c, errno)); },
+          onPlainMatch: (c: SocketCase, errno: number, i: number) => { addPlainMatch(t, c, errno); if (emit) lines.plainLineTo(out, i, c, errno); },
         }),
       }, (v, i) => { addVerdict(t, v, i); if (emit) write(lines.line(i, v)); });
       native().setrlimit(7, hard, hard);
@@ -528,7 +538,7 @@ async function runWorker(variant: string, p: Parsed): Promise<number> {
         adjustProfile: (prof) => policyForVariant(variant, prof, p, t.notes),
         onProfile: emit ? (prof) => write(jsonlProfile(variant, prof)) : undefined,
         onVerdict: emit ? (v, i) => write(lines.line(i, v)) : undefined,
-        onPlainMatch: emit ? (c, errno, i) => write(lines.plainLine(i, c, errno)) : undefined,
+        onPlainMatch: emit ? (c, errno, i) => lines.plainLineTo(out, i, c, errno) : undefined,
         onCounters: emit ? (c) => write(jsonlCounters(variant, c)) : undefined,
         onProgress: workerProgress,
       }, extra, flag(p, 'kernel-trace'));

@@ -72,6 +72,32 @@ function inner(s: string): string {
 const MAX_PROTOCOLS = 4096;
 const MAX_NAMES = 4096;
 
+/** Where JsonlCaseWriter.plainLineTo writes (the CLI's BufferedOut). */
+export interface ByteSink {
+  /** The buffer, with at least n bytes free from `used` on (text written before is encoded first). */
+  room(n: number): Buffer;
+  /** Where the next byte goes; the writer advances it. */
+  used: number;
+  /** A whole line as text. */
+  text(s: string): void;
+}
+
+/** The decimal digits of an int32, as String(n) writes them, into buf at `at`; returns the end. */
+function writeInt(buf: Buffer, at: number, n: number): number {
+  if (n < 0) {
+    buf[at++] = 0x2d;
+    n = -n;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    buf[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
+}
+
 export class JsonlCaseWriter {
   /** Why the fast path was turned off (a line differed from jsonlCase's), or null. */
   diverged: string | null = null;
@@ -86,8 +112,16 @@ export class JsonlCaseWriter {
   /** Keyed by kind, predicted errno and observed errno. */
   private readonly tails = new Map<string, string>();
 
+  /** Byte pieces of plain lines (plainLineTo): per domain and type, per domain and protocol, per protocol, per errno. */
+  private readonly headBytes: Buffer;
+  private readonly aBytes = new Map<number, Map<number, Buffer>>();
+  private readonly bBytes = new Map<number, Map<number, Buffer>>();
+  private readonly cBytes = new Map<number, Buffer>();
+  private readonly tailBytes = new Map<number, Buffer>();
+
   constructor(private readonly variant: string) {
     this.head = `{"kind":"case","variant":${JSON.stringify(variant)},"index":`;
+    this.headBytes = Buffer.from(this.head, 'utf8');
   }
 
   /** The line for one verdict, byte for byte what jsonlCase(variant, index, v) returns. */
@@ -155,6 +189,65 @@ export class JsonlCaseWriter {
       }
     }
     return this.line(index, plainMatch(c, errno));
+  }
+
+  /**
+   * plainLine(index, c, errno) + '\n' written as bytes into `sink`, with no string made: the line
+   * is cached byte pieces around four numbers. A piece is cached only from a line built by
+   * plainLine (checked against jsonlCase as every fast line is) that it reproduces exactly;
+   * until then, and after any divergence, the line goes through plainLine as text.
+   */
+  plainLineTo(sink: ByteSink, index: number, c: SocketCase, errno: number): void {
+    const d = c.domain, t = c.type, p = c.protocol;
+    const a = this.aBytes.get(d)?.get(t);
+    const b = this.bBytes.get(d)?.get(p);
+    const cc = this.cBytes.get(p);
+    const tail = this.tailBytes.get(errno);
+    if (a === undefined || b === undefined || cc === undefined || tail === undefined || this.diverged !== null || c.raw !== undefined) {
+      const line = this.plainLine(index, c, errno);
+      this.learn(line, index, c, errno);
+      sink.text(line + '\n');
+      return;
+    }
+    const head = this.headBytes;
+    const buf = sink.room(head.length + a.length + b.length + cc.length + tail.length + 24);
+    let at = sink.used;
+    at += head.copy(buf, at);
+    at = writeInt(buf, at, index);
+    at += a.copy(buf, at);
+    at += b.copy(buf, at);
+    at = writeInt(buf, at, t);
+    at += cc.copy(buf, at);
+    at += tail.copy(buf, at);
+    sink.used = at;
+    this.fast++;
+  }
+
+  /** Cache the byte pieces of a plain line that plainLine made, if they make exactly that line. */
+  private learn(line: string, index: number, c: SocketCase, errno: number): void {
+    if (this.diverged !== null || c.raw !== undefined || !Number.isInteger(c.protocol)) return;
+    const d = c.domain, t = c.type, p = c.protocol;
+    const dom = this.domains.get(d);
+    const tn = this.types.get(t);
+    const pn = dom?.protocols.get(p);
+    const tail = this.tails.get(`MATCH ${errno} ${errno}`);
+    if (dom === undefined || tn === undefined || pn === undefined || tail === undefined) return;
+    const a = `,"call":"socket(${dom.name}, ${tn}, `;
+    const b = `${pn})","domain":${d},"type":`;
+    const cc = `,"protocol":${p},`;
+    if (`${this.head}${index}${a}${b}${t}${cc}${tail}` !== line) return;
+    if (this.aBytes.size < MAX_NAMES) {
+      let row = this.aBytes.get(d);
+      if (row === undefined) this.aBytes.set(d, row = new Map());
+      if (row.size < MAX_NAMES) row.set(t, Buffer.from(a, 'utf8'));
+    }
+    if (this.bBytes.size < MAX_NAMES) {
+      let row = this.bBytes.get(d);
+      if (row === undefined) this.bBytes.set(d, row = new Map());
+      if (row.size < MAX_PROTOCOLS) row.set(p, Buffer.from(b, 'utf8'));
+    }
+    if (this.cBytes.size < MAX_PROTOCOLS) this.cBytes.set(p, Buffer.from(cc, 'utf8'));
+    if (this.tailBytes.size < MAX_NAMES) this.tailBytes.set(errno, Buffer.from(tail + '\n', 'utf8'));
   }
 
   /** The verdict is on the cached shape: a MATCH, errno on both roads, nothing else to say. */

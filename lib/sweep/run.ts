@@ -10,8 +10,9 @@
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel, plainPrediction } from '../kernel';
-import { observeBatchRaw, observationAt, startPipelineBatch, closeOpenBatch, DEFAULT_CLOSE_THREADS, type PipelineBatch, type RawBatch } from '../probe';
+import { observeBatchRaw, observationAt, preparePipelineBatch, startPipelineBatch, closeOpenBatch, DEFAULT_CLOSE_THREADS, type PipelineBatch, type PreparedPipelineBatch, type RawBatch } from '../probe';
 import { getProcRoot } from '../observe/procfs';
+import type { NativeCounterTexts } from '../native';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, countersFromTexts, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
@@ -256,7 +257,7 @@ export async function runSweep(
 function observed(batch: SocketCase[], fds: number[]): Observed {
   return {
     batch, lean: new Array<number | Prediction>(batch.length), predictedUpTo: 0, obs: null, raw: null as unknown as RawBatch, steps: null,
-    fds, loadedBefore: [], modulesMoved: false, next: 0, resync: null, branched: false, before: null, during: null, settled: true,
+    fds, loadedBefore: [], modulesMoved: false, next: 0, resync: null, branched: false, texts: null, before: null, during: null, settled: true,
   };
 }
 
@@ -313,6 +314,8 @@ interface Observed {
   resync: [number, number[]] | null;
   /** Whether a case of this batch took another of its possible results than the model's first. */
   branched: boolean;
+  /** The counters' files before and during the calls as the addon read them (parsed when the batch is predicted). */
+  texts: { before: NativeCounterTexts; during: NativeCounterTexts } | null;
   /** The counters before and during the calls, and whether sockstat had settled before them. */
   before: Counters | null;
   during: Counters | null;
@@ -320,7 +323,9 @@ interface Observed {
 }
 
 /** Cases predicted or lined up between two looks at whether the running batch is done. */
-const CHUNK = 256;
+const CHUNK = 64;
+/** How often the pipeline lets the event loop run (SIGINT is seen within this). */
+const YIELD_MS = 20;
 /** Batches observed and not yet lined up, at most: then the kernel side waits. */
 const MAX_BACKLOG = 16;
 
@@ -342,9 +347,11 @@ interface PipelineHooks {
  * table read just before its calls, and only after the batch before it is lined up: the order of
  * everything the model sees is the order of the synchronous sweep.
  *
- * While a batch runs this thread opens and closes no fd (the verdict handlers only compute and
- * write to fds already open). It yields to the event loop only between batches, with no call
- * running. Returns whether every case was swept (false: stopped by shouldStop).
+ * A batch is started right after the one before is joined and its rows read; the next batch's
+ * cases are checked and laid out while a batch runs. This thread opens and closes no fd while a
+ * batch runs (the verdict handlers only compute and write to fds already open), and lets the
+ * event loop run (signal handlers) every YIELD_MS. Returns whether every case was swept (false:
+ * stopped by shouldStop).
  */
 async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchSize: number, countersMode: 'exact' | 'shared' | 'off', h: PipelineHooks): Promise<boolean> {
   const it = cases[Symbol.iterator]();
@@ -361,17 +368,33 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
   const frozen = opts.frozenFdTable === true;
   const closeThreads = opts.closeThreads ?? DEFAULT_CLOSE_THREADS;
   type Running = { batch: SocketCase[]; p: PipelineBatch };
-  // Set by start() too: read through `as` so the compiler does not narrow it to null.
+  let stopped = false;
+  /** The next batch, checked and laid out while the running one's calls are made. */
+  let ready: { batch: SocketCase[]; prepared: PreparedPipelineBatch } | null | undefined;
+  const prepareNext = (): void => {
+    if (ready !== undefined || stopped) return;
+    const batch = nextCases();
+    ready = batch ? { batch, prepared: preparePipelineBatch(batch, { closeThreads, procNet: opts.procNet !== false }) } : null;
+  };
+  // Set by startNext too: read through `as` so the compiler does not narrow it to null.
   let running: Running | null = null;
+  /** The fds the last batch left open: the next batch closes them before its calls. */
   let toClose: Int32Array | null = null;
   const backlog: Observed[] = [];
-  let stopped = false;
 
-  const start = (batch: SocketCase[]): void => {
+  /** Start the next batch, closing the last one's fds first (false: there is none). */
+  const startNext = (): boolean => {
+    prepareNext();
+    const next = ready;
+    ready = undefined;
+    if (!next) {
+      ready = null;
+      return false;
+    }
     const baseline = h.baseline();
     running = {
-      batch,
-      p: startPipelineBatch(batch, {
+      batch: next.batch,
+      p: startPipelineBatch(next.prepared, {
         closeThreads,
         procNet: opts.procNet !== false,
         closeFirst: toClose ?? undefined,
@@ -381,40 +404,48 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
       }),
     };
     toClose = null;
+    return true;
   };
 
   /** Predict, then line up, up to CHUNK cases of the oldest batch; true when it is done. */
-  const work = (q: Observed): boolean => (q.predictedUpTo < q.batch.length ? (h.predictSome(q, CHUNK), false) : h.emitSome(q, CHUNK));
+  const work = (q: Observed): boolean => {
+    if (q.predictedUpTo === 0 && q.texts !== null) {
+      q.before = countersFromTexts(q.texts.before, root);
+      q.during = countersFromTexts(q.texts.during, root);
+      q.texts = null;
+    }
+    return q.predictedUpTo < q.batch.length ? (h.predictSome(q, CHUNK), false) : h.emitSome(q, CHUNK);
+  };
 
   try {
-    const first = nextCases();
-    if (first) start(first);
+    let lastYield = Date.now();
+    startNext();
     while ((running as Running | null) !== null || backlog.length > 0) {
       const r = running as Running | null;
       if (r !== null && (backlog.length === 0 || backlog.length >= MAX_BACKLOG || r.p.done())) {
         running = null;
         const got = r.p.finishOpen();
         toClose = got.openFds;
-        let before: Counters | null = null;
-        let during: Counters | null = null;
-        if (got.counters) {
-          before = countersFromTexts(got.counters.before, root);
-          during = countersFromTexts(got.counters.during, root);
-          h.setBaseline(before);
-        }
+        // The exact counters' baseline (the first batch's "before") is what later batches settle to.
+        if (countersMode === 'exact' && h.baseline() === null && got.counters) h.setBaseline(countersFromTexts(got.counters.before, root));
+        // The next batch at once: the kernel side waits only for this batch's /proc/net rows.
+        if (opts.shouldStop?.() ?? false) stopped = true;
+        if (!stopped) startNext();
         const q = observed(r.batch, frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!);
         q.raw = got.raw;
-        q.before = before;
-        q.during = during;
+        q.texts = got.counters ? { before: got.counters.before, during: got.counters.during } : null;
         q.settled = got.counters?.settled ?? true;
         backlog.push(q);
-        // No call is running: the event loop may run (signal handlers) before the next batch.
-        await new Promise<void>((res) => setImmediate(res));
-        if (opts.shouldStop?.() ?? false) stopped = true;
-        const more = stopped ? null : nextCases();
-        if (more) start(more);
+        // Signal handlers (SIGINT, SIGTERM) run here, while the next batch's calls are made
+        // (nothing on the event loop of a sweep opens or closes an fd); a turn of the loop also
+        // runs V8's pending tasks, so it is taken every YIELD_MS, not every batch.
+        if (Date.now() - lastYield >= YIELD_MS) {
+          await new Promise<void>((res) => setImmediate(res));
+          lastYield = Date.now();
+        }
         continue;
       }
+      if (r !== null) prepareNext();
       if (work(backlog[0])) {
         backlog.shift();
         h.progress();
