@@ -23,7 +23,7 @@ import { gatherHostProfile } from '../host';
 import { native } from '../native';
 import { DEFAULT_CLOSE_THREADS } from '../probe';
 import { listOpenFds } from '../bridge/fdtable';
-import { openKernelTrace, isUnavailable, type KernelTrace } from '../ktrace';
+import type { KernelTrace } from '../ktrace';
 import * as path from 'path';
 import { POLICY_OPTS, policyProfile } from './policy';
 import { compilePolicies, installFilters, withFilters } from '../host/seccomp';
@@ -437,6 +437,8 @@ export async function sweepInProcess(plan: Plan, t: VariantTally, variant: strin
   const netnsPrivate = variant === 'netns' || variant === 'userns' || variant === 'netns-sysctl' || variant === 'unpriv-userns-net';
   let trace: KernelTrace | undefined;
   if (kernelTrace) {
+    // Loaded only here (tracefs, dmesg and child_process cost a sweep without a trace ~20 ms of start).
+    const { openKernelTrace, isUnavailable } = require('../ktrace') as typeof import('../ktrace');
     const opened = openKernelTrace();
     if (isUnavailable(opened)) t.notes.push(`kernel trace unavailable: ${opened.unavailable}; the sweep ran without it`);
     else trace = opened;

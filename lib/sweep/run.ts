@@ -16,7 +16,9 @@ import type { NativeCounterTexts } from '../native';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, countersFromTexts, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
-import { alignTrace, predictedCapsOf, describeAgreement, type KernelTrace } from '../ktrace';
+// The align part only: the tracing itself (tracefs, dmesg) loads when a sweep asks for a kernel trace.
+import { alignTrace, predictedCapsOf, describeAgreement } from '../ktrace/align';
+import type { KernelTrace } from '../ktrace';
 
 export interface SweepOptions {
   profile: HostProfile;

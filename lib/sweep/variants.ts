@@ -6,7 +6,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawn, spawnSync } from 'child_process';
+import type * as ChildProcess from 'child_process';
+
+/** child_process, loaded when a variant needs a process (a sweep of `self` alone never does). */
+const cp = (): typeof ChildProcess => require('child_process') as typeof ChildProcess;
 
 export interface VariantSpec {
   name: string;
@@ -60,7 +63,7 @@ function needs(root: boolean, ...cmds: string[]): () => string | null {
 function unprivUsernsUnavailable(): string | null {
   const base = needs(true, 'setpriv', 'unshare')() ?? unreadableByOthers(PKG);
   if (base) return base;
-  const r = spawnSync(which('setpriv')!, [...AS_NOBODY.slice(1), '--inh-caps=-all', '--', which('unshare')!, '--user', '--map-root-user', 'true'], { stdio: 'ignore', timeout: 10000 });
+  const r = cp().spawnSync(which('setpriv')!, [...AS_NOBODY.slice(1), '--inh-caps=-all', '--', which('unshare')!, '--user', '--map-root-user', 'true'], { stdio: 'ignore', timeout: 10000 });
   return r.status === 0 ? null : 'uid 65534 may not create a user namespace here (kernel.unprivileged_userns_clone, user.max_user_namespaces, or an LSM refuses it)';
 }
 
@@ -70,7 +73,7 @@ function usernsUnavailable(): string | null {
   if (usernsVerdict !== undefined) return usernsVerdict;
   const unshare = which('unshare');
   if (!unshare) return (usernsVerdict = 'unshare(1) is not installed (util-linux)');
-  const r = spawnSync(unshare, ['--user', '--map-root-user', '--net', 'true'], { stdio: 'ignore', timeout: 10000 });
+  const r = cp().spawnSync(unshare, ['--user', '--map-root-user', '--net', 'true'], { stdio: 'ignore', timeout: 10000 });
   usernsVerdict = r.status === 0 ? null : 'this host refuses new user namespaces (unshare --user failed; see kernel.unprivileged_userns_clone / user.max_user_namespaces)';
   return usernsVerdict;
 }
@@ -189,7 +192,7 @@ function ia32Unavailable(): string {
   if (!fs.existsSync(bin)) {
     return (ia32Verdict = `the i386 static probe is not built (${bin}; npm run probe:build -- i386, with Debian's g++-i686-linux-gnu)`);
   }
-  const r = spawnSync(bin, ['--no-procnet'], { input: '', encoding: 'utf8', timeout: 10000 });
+  const r = cp().spawnSync(bin, ['--no-procnet'], { input: '', encoding: 'utf8', timeout: 10000 });
   const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
   // execvp() retries a file the kernel refuses with ENOEXEC as a shell script, so ENOEXEC shows as
   // /bin/sh choking on an ELF file ('Syntax error') rather than as an error code.
@@ -303,7 +306,7 @@ export function spawnWorker(v: VariantSpec, args: string[], h: WorkerHandlers, h
   const argv = [...v.wrapper, process.execPath, bin, 'sweep', '--worker', v.name, ...(held ? ['--wait-go'] : []), ...args];
   const [cmd, ...rest] = argv;
   const resolved = cmd === process.execPath ? cmd : which(cmd) ?? cmd;
-  const child = spawn(resolved, rest, {
+  const child = cp().spawn(resolved, rest, {
     stdio: [held ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: v.env ? { ...process.env, ...v.env() } : process.env,
   });
