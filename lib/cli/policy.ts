@@ -6,7 +6,6 @@
  * with a policy re-runs itself as a child process that installs the filters first (a filter can
  * never be removed, so the process that asked keeps none).
  */
-import type * as ChildProcess from 'child_process';
 import * as path from 'path';
 import type { HostProfile } from '../types';
 import { opt, UsageError, type OptionSpec, type Parsed } from './args';
@@ -89,7 +88,8 @@ export function installPolicy(profile: HostProfile, p: Parsed): void {
  */
 export function rerunWithPolicy(command: string, argv: string[], io: Io): number {
   const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'sockbridge.js');
-  const r = (require('child_process') as typeof ChildProcess).spawnSync(process.execPath, [bin, command, ...argv, '--install-policy'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  // child_process's spawnSync, loaded only here (lib/sweep/child.ts).
+  const r = (require('../sweep/child') as typeof import('../sweep/child')).spawnSync(process.execPath, [bin, command, ...argv, '--install-policy'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw r.error;
   if (r.stdout) io.out(r.stdout);
   if (r.stderr) io.err(r.stderr);

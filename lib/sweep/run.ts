@@ -424,7 +424,9 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
     startNext();
     while ((running as Running | null) !== null || backlog.length > 0) {
       const r = running as Running | null;
-      if (r !== null && (backlog.length === 0 || backlog.length >= MAX_BACKLOG || r.p.done())) {
+      // Join the running batch when there is nothing else to do, or when it is done and the
+      // backlog has room; with MAX_BACKLOG batches waiting, this thread lines them up first.
+      if (r !== null && (backlog.length === 0 || (backlog.length < MAX_BACKLOG && r.p.done()))) {
         running = null;
         const got = r.p.finishOpen();
         toClose = got.openFds;

@@ -6,10 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type * as ChildProcess from 'child_process';
-
-/** child_process, loaded when a variant needs a process (a sweep of `self` alone never does). */
-const cp = (): typeof ChildProcess => require('child_process') as typeof ChildProcess;
+/** The argv functions of child_process, from ./child: loaded when a variant needs a process (a sweep of `self` alone never does). */
+const cp = (): typeof import('./child') => require('./child') as typeof import('./child');
 
 export interface VariantSpec {
   name: string;
