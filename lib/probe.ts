@@ -559,16 +559,16 @@ function buildObservations(cases: readonly SocketCase[], r: NativeBatchResult): 
  */
 export function observationsOf(raw: RawBatch, built: Observation[] | null = null): Observation[] {
   const out = built ?? buildObservations(raw.cases, raw.r);
-  const rows = raw.rows;
-  if (rows !== undefined) {
-    for (const ob of out) {
-      if (!ob.stat) continue;
-      const found = rows.get(ob.stat.ino);
-      const e = found === undefined ? undefined : rowOf(found);
-      ob.procNet = e ? { table: e.table, row: e.row } : null;
-    }
-  }
+  if (raw.rows !== undefined) for (const ob of out) withProcNet(ob, raw.rows);
   return out;
+}
+
+/** A new socket's /proc/net row (or null: listed nowhere), from a batch's rows by inode. */
+function withProcNet(ob: Observation, rows: LazyFound): void {
+  if (!ob.stat) return;
+  const found = rows.get(ob.stat.ino);
+  const e = found === undefined ? undefined : rowOf(found);
+  ob.procNet = e ? { table: e.table, row: e.row } : null;
 }
 
 /** The fds a finished batch left open (no errno, no signal, not seccomp's ERRNO(0)), in case order. */
@@ -614,11 +614,7 @@ function throwCloseErrors(fds: Int32Array, errs: Int32Array): void {
 /** observationsOf(raw)[i] alone, made afresh (a sweep builds only the observations it reports in full). */
 export function observationAt(raw: RawBatch, i: number): Observation {
   const ob = observationOf(raw.cases[i], raw.r, i);
-  if (raw.rows !== undefined && ob.stat) {
-    const found = raw.rows.get(ob.stat.ino);
-    const e = found === undefined ? undefined : rowOf(found);
-    ob.procNet = e ? { table: e.table, row: e.row } : null;
-  }
+  if (raw.rows !== undefined) withProcNet(ob, raw.rows);
   return ob;
 }
 

@@ -76,7 +76,7 @@ struct ClosePool {
   pthread_cond_t work = PTHREAD_COND_INITIALIZER;
   pthread_cond_t done = PTHREAD_COND_INITIALIZER;
   std::vector<pthread_t> threads;
-  // The batch being closed (valid while gen is odd... see Close): fds, errs, n.
+  // The batch being closed (set by PoolHand, cleared by PoolFinish): fds, errs, n.
   const int32_t* fds = nullptr;
   int32_t* errs = nullptr;
   size_t n = 0;
@@ -596,6 +596,15 @@ Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
   return out;
 }
 
+// The job behind a probeBatchStart handle (argument 0), or null with a TypeError pending.
+BatchJob* JobArg(const Napi::CallbackInfo& info, const char* fn) {
+  if (!info[0].IsExternal()) {
+    ThrowType(info.Env(), Arg(fn, "handle") + " must be what probeBatchStart returned, got " + Describe(info[0]));
+    return nullptr;
+  }
+  return info[0].As<Napi::External<BatchJob>>().Data();
+}
+
 void FinalizeJob(Napi::Env, BatchJob* job) {
   // Never free memory a running thread writes into: wait for it (its fds stay with the process).
   job->Join();
@@ -643,12 +652,8 @@ Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info) {
 // Wait for a probeBatchStart batch and return what probeBatch would have (once per handle).
 Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsExternal()) {
-    ThrowType(env, Arg("probeBatchJoin", "handle") + " must be what probeBatchStart returned, got " +
-              Describe(info[0]));
-    return env.Undefined();
-  }
-  BatchJob* job = info[0].As<Napi::External<BatchJob>>().Data();
+  BatchJob* job = JobArg(info, "probeBatchJoin");
+  if (job == nullptr) return env.Undefined();
   if (job->taken) {
     ThrowRange(env, "probeBatchJoin: this batch's result was already taken");
     return env.Undefined();
@@ -673,12 +678,8 @@ Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
 // thread could not be started runs at probeBatchJoin: true.
 Napi::Value ProbeBatchDone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsExternal()) {
-    ThrowType(env, Arg("probeBatchDone", "handle") + " must be what probeBatchStart returned, got " +
-              Describe(info[0]));
-    return env.Undefined();
-  }
-  BatchJob* job = info[0].As<Napi::External<BatchJob>>().Data();
+  BatchJob* job = JobArg(info, "probeBatchDone");
+  if (job == nullptr) return env.Undefined();
   return Napi::Boolean::New(env, !job->running || job->finished.load(std::memory_order_acquire));
 }
 

@@ -68,6 +68,14 @@ function inner(s: string): string {
   return j.slice(1, j.length - 1);
 }
 
+/**
+ * The pieces of a fast line, in one place: head, index, callPiece, protoPiece, type, protocolPiece,
+ * tail. line(), plainLine() and the byte pieces of plainLineTo() are all made from these.
+ */
+const callPiece = (domainName: string, typeName: string): string => `,"call":"socket(${domainName}, ${typeName}, `;
+const protoPiece = (protocolName: string, domain: number): string => `${protocolName})","domain":${domain},"type":`;
+const protocolPiece = (protocol: number): string => `,"protocol":${protocol},`;
+
 /** Protocol names cached per domain, and domain and type names cached, at most. */
 const MAX_PROTOCOLS = 4096;
 const MAX_NAMES = 4096;
@@ -96,6 +104,16 @@ function writeInt(buf: Buffer, at: number, n: number): number {
     n = Math.floor(n / 10);
   }
   return end;
+}
+
+/** A protocol's name piece, cached per domain for the matrix's few dozen protocols (not for a fuzz sweep's millions): callName's own. */
+function protocolPieceName(dom: { protocols: Map<number, string> }, d: number, p: number): string {
+  let pn = dom.protocols.get(p);
+  if (pn === undefined) {
+    pn = inner(protocolName(d, p));
+    if (dom.protocols.size < MAX_PROTOCOLS) dom.protocols.set(p, pn);
+  }
+  return pn;
 }
 
 export class JsonlCaseWriter {
@@ -145,16 +163,11 @@ export class JsonlCaseWriter {
       tn = inner(typeName(t));
       if (this.types.size < MAX_NAMES) { this.types.set(t, tn); fresh = true; }
     }
-    let pn = dom.protocols.get(p);
-    if (pn === undefined) {
-      // callName's own piece; kept for the matrix's few dozen protocols, not for a fuzz sweep's millions.
-      pn = inner(protocolName(d, p));
-      if (dom.protocols.size < MAX_PROTOCOLS) dom.protocols.set(p, pn);
-    }
+    const pn = protocolPieceName(dom, d, p);
     const pe = v.prediction.result.errno as number;
     const oe = v.observation.errno;
     const tk = `${v.kind} ${pe} ${oe}`;
-    const prefix = `${this.head}${index},"call":"socket(${dom.name}, ${tn}, ${pn})","domain":${d},"type":${t},"protocol":${p},`;
+    const prefix = `${this.head}${index}${callPiece(dom.name, tn)}${protoPiece(pn, d)}${t}${protocolPiece(p)}`;
     let tail = this.tails.get(tk);
     if (tail === undefined || fresh) {
       const ref = jsonlCase(this.variant, index, v);
@@ -179,13 +192,8 @@ export class JsonlCaseWriter {
       const tn = this.types.get(t);
       const tail = this.tails.get(`MATCH ${errno} ${errno}`);
       if (dom !== undefined && tn !== undefined && tail !== undefined && Number.isInteger(p)) {
-        let pn = dom.protocols.get(p);
-        if (pn === undefined) {
-          pn = inner(protocolName(d, p));
-          if (dom.protocols.size < MAX_PROTOCOLS) dom.protocols.set(p, pn);
-        }
         this.fast++;
-        return `${this.head}${index},"call":"socket(${dom.name}, ${tn}, ${pn})","domain":${d},"type":${t},"protocol":${p},${tail}`;
+        return `${this.head}${index}${callPiece(dom.name, tn)}${protoPiece(protocolPieceName(dom, d, p), d)}${t}${protocolPiece(p)}${tail}`;
       }
     }
     return this.line(index, plainMatch(c, errno));
@@ -232,9 +240,9 @@ export class JsonlCaseWriter {
     const pn = dom?.protocols.get(p);
     const tail = this.tails.get(`MATCH ${errno} ${errno}`);
     if (dom === undefined || tn === undefined || pn === undefined || tail === undefined) return;
-    const a = `,"call":"socket(${dom.name}, ${tn}, `;
-    const b = `${pn})","domain":${d},"type":`;
-    const cc = `,"protocol":${p},`;
+    const a = callPiece(dom.name, tn);
+    const b = protoPiece(pn, d);
+    const cc = protocolPiece(p);
     if (`${this.head}${index}${a}${b}${t}${cc}${tail}` !== line) return;
     if (this.aBytes.size < MAX_NAMES) {
       let row = this.aBytes.get(d);

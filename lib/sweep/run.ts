@@ -226,12 +226,15 @@ export async function runSweep(
     ktrace?.collect();
     const thisBatch = batch;
     batch = [];
-    const b = observed(thisBatch, fds);
-    predictSome(b, Infinity);
-    b.raw = observeBatchRaw(thisBatch, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet !== false },
+    // The calls, then the predictions: the model reads the fd table taken before the calls (as the
+    // pipeline's does), never their outcomes.
+    const raw = observeBatchRaw(thisBatch, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet !== false },
       countersMode !== 'off' ? () => { during = readCounters(); } : undefined);
-    // The counters were recorded before the calls: fill in what the kernel said.
-    if (countersMode !== 'off') recordObserved(out.counters[out.counters.length - 1], before, during, settled, countersMode);
+    const b = observed(thisBatch, fds, raw);
+    b.before = before;
+    b.during = during;
+    b.settled = settled;
+    predictSome(b, Infinity);
     // A kernel trace keeps the calls on this thread (overlapAllowed).
     if (ktrace) {
       const r = b.raw.r;
@@ -255,22 +258,12 @@ export async function runSweep(
   return out;
 }
 
-/** A batch about to be predicted, before its calls are observed (raw is set when they are). */
-function observed(batch: SocketCase[], fds: number[]): Observed {
+/** A batch observed, before its predictions. */
+function observed(batch: SocketCase[], fds: number[], raw: RawBatch): Observed {
   return {
-    batch, lean: new Array<number | Prediction>(batch.length), predictedUpTo: 0, obs: null, raw: null as unknown as RawBatch, steps: null,
+    batch, lean: new Array<number | Prediction>(batch.length), predictedUpTo: 0, obs: null, raw, steps: null,
     fds, loadedBefore: [], modulesMoved: false, next: 0, resync: null, branched: false, texts: null, before: null, during: null, settled: true,
   };
-}
-
-/** Fill a batch's counter record with the kernel's counters (the sync sweep predicts before it observes). */
-function recordObserved(rec: BatchCounters, before: Counters | null, during: Counters | null, settled: boolean, mode: 'exact' | 'shared'): void {
-  const observedCounters = before && during ? diffCounters(before, during) : null;
-  const agree = observedCounters && settled ? countersEqual(rec.predicted, observedCounters) : null;
-  rec.observed = observedCounters;
-  rec.agree = mode === 'exact' ? agree : null;
-  rec.note = mode === 'shared' ? 'other processes share this network namespace: counters shown, not compared'
-    : !settled ? 'sockets closed by the previous batch were still being freed after 2 s: not compared' : undefined;
 }
 
 /** The Prediction of case i, made from a plain errno when that is all predictLean kept. */
@@ -435,8 +428,7 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
         // The next batch at once: the kernel side waits only for this batch's /proc/net rows.
         if (opts.shouldStop?.() ?? false) stopped = true;
         if (!stopped) startNext();
-        const q = observed(r.batch, frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!);
-        q.raw = got.raw;
+        const q = observed(r.batch, frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!, got.raw);
         q.texts = got.counters ? { before: got.counters.before, during: got.counters.during } : null;
         q.settled = got.counters?.settled ?? true;
         backlog.push(q);

@@ -127,9 +127,9 @@ export function caseExample(v: Verdict, index: number): CaseExample {
   return ex;
 }
 
-export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
-  const domain = v.case.domain;
-  const base = v.case.type & SOCK_TYPE_MASK;
+/** The cell of a (domain, type) in the tally, made empty the first time. */
+function cellOf(t: VariantTally, domain: number, type: number): CellStats {
+  const base = type & SOCK_TYPE_MASK;
   let row = t.cells.get(domain);
   if (!row) { row = new Map(); t.cells.set(domain, row); }
   let cell = row.get(base);
@@ -137,6 +137,11 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
     cell = { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, DEPARTURE: 0, outcomes: new Map() };
     row.set(base, cell);
   }
+  return cell;
+}
+
+export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
+  const cell = cellOf(t, v.case.domain, v.case.type);
   cell.total++;
   // A verdict kind this tally has no counter for yet (a new kind) starts one.
   (cell as unknown as Record<string, number>)[v.kind] = ((cell as unknown as Record<string, number>)[v.kind] ?? 0) + 1;
@@ -164,14 +169,7 @@ export function addVerdict(t: VariantTally, v: Verdict, index = -1): void {
  */
 export function addPlainMatch(t: VariantTally, c: SocketCase, errno: number): void {
   if (t.examples) throw new Error('addPlainMatch: a tally that keeps examples takes whole verdicts (addVerdict)');
-  let row = t.cells.get(c.domain);
-  if (!row) { row = new Map(); t.cells.set(c.domain, row); }
-  const base = c.type & SOCK_TYPE_MASK;
-  let cell = row.get(base);
-  if (!cell) {
-    cell = { total: 0, MATCH: 0, MISMATCH: 0, UNSUPPORTED: 0, EXPLAINED: 0, DEPARTURE: 0, outcomes: new Map() };
-    row.set(base, cell);
-  }
+  const cell = cellOf(t, c.domain, c.type);
   cell.total++;
   cell.MATCH++;
   const label = errnoName(errno);
