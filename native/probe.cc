@@ -80,7 +80,7 @@ struct ClosePool {
   const int32_t* fds = nullptr;
   int32_t* errs = nullptr;
   size_t n = 0;
-  size_t next = 0;      // the next index to close
+  size_t next = 0;      // the next index to close (errs[i] is kClosePending until close() returned)
   size_t finished = 0;  // indices closed
   size_t helpers = 0;   // pool threads still allowed to join this batch
   uint64_t gen = 0;
@@ -90,6 +90,9 @@ struct ClosePool {
 };
 
 ClosePool g_pool;
+
+// errs[i] while fds[i] is handed to the pool and its close() has not returned.
+constexpr int32_t kClosePending = -1;
 
 // Take indices of the current batch until none is left; mu is held on entry and on return.
 void CloseSome(ClosePool* p) {
@@ -148,6 +151,7 @@ void PoolHand(ClosePool* p, const int32_t* fds, int32_t* errs, size_t n, size_t 
   pthread_mutex_lock(&p->mu);
   p->fds = fds;
   p->errs = errs;
+  for (size_t i = 0; i < n; ++i) errs[i] = kClosePending;
   p->n = n;
   p->next = 0;
   p->finished = 0;
@@ -202,10 +206,19 @@ bool PoolCloseBegin(const int32_t* fds, int32_t* errs, size_t n, size_t threads)
     return false;
   }
   PoolHand(p, fds, errs, n, helpers);
-  // Only pool threads close these fds, and nothing else in the process opens one meanwhile (the
-  // sweep's contract), so a number that fcntl finds closed stays free.
+  // A number that fcntl finds closed was freed by the pool. A number may also be taken again
+  // before this thread looks: another thread of the process opened a file meanwhile (libuv opens
+  // /dev/null as its reserve fd when node makes its first stream, which node does lazily, e.g.
+  // on the first write to process.stderr). Then the number is not this batch's to wait for:
+  // once close() on it has returned, it is free of this batch whatever fcntl says.
   for (size_t i = 0; i < n; ++i) {
     for (int spins = 0; fcntl(fds[i], F_GETFD) != -1 || errno != EBADF; ++spins) {
+      if ((spins & 255) == 255) {
+        pthread_mutex_lock(&p->mu);
+        bool closed = errs[i] != kClosePending;
+        pthread_mutex_unlock(&p->mu);
+        if (closed) break;
+      }
       if (spins < 10000) {
         sched_yield();
         continue;
