@@ -290,7 +290,11 @@ export async function runSweepCommand(argv: string[], io: Io): Promise<number> {
   const style: TextStyle = format === 'text' ? (require('./explain') as typeof import('./explain')).styleFor(p, { ...io, isTTY: toTerminal }) : { color: false };
   // On a terminal the report fits its width; into a file nothing is cut.
   const screen: Screen = { ...style, columns: toTerminal ? (io.columns && io.columns > 0 ? io.columns : 80) : null };
-  const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || Boolean(process.stderr.isTTY));
+  // process.stderr is made here, before any batch runs, whether or not a progress line is
+  // shown: node makes a stream on first use, and its first stream opens libuv's reserve fd - an
+  // fd opened while a batch's calls are made would take a number the model gave a socket.
+  const stderrIsTTY = Boolean(process.stderr.isTTY);
+  const showProgress = !flag(p, 'no-progress') && (flag(p, 'progress') || stderrIsTTY);
   const progress = new ProgressLine(showProgress, io);
 
   const tallies: VariantTally[] = [];
