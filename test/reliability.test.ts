@@ -554,7 +554,17 @@ async function interrupt(args: string[], signal: NodeJS.Signals, ready: (stderr:
     await exited;
     throw e;
   }
-  const end = await exited;
+  // A sweep that does not end after the signal is the failure under test: kill it and say so,
+  // rather than leave it running (its pipes would keep mocha from ever exiting).
+  let timer: NodeJS.Timeout | undefined;
+  const end = await Promise.race([exited, new Promise<'stuck'>((res) => { timer = setTimeout(() => res('stuck'), 2 * 60_000); })]);
+  clearTimeout(timer);
+  if (end === 'stuck') {
+    const fds = (() => { try { return fs.readdirSync(`/proc/${pid}/fd`).map((n) => `${n} -> ${fs.readlinkSync(`/proc/${pid}/fd/${n}`)}`).join(', '); } catch { return '?'; } })();
+    child.kill('SIGKILL');
+    await exited;
+    assert.fail(`the sweep had not ended 2 min after ${signal} (killed now); its fds then: ${fds}; stderr: ${stderr.slice(-2000)}`);
+  }
   const out: Interrupted = { ...end, stderr, pid, workers: [...workers].map(([p, a]) => ({ pid: p, argv: a })) };
   if (opts.wrap) out.fds = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
   return out;
