@@ -8,17 +8,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { buildPack, PACK_FILE } from '../scripts/pack';
+import { buildPack, PACK_FILE, PACK_MAGIC, type PackIndex } from '../scripts/pack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Module = require('module') as { _resolveFilename(request: string, parent: { id: string; filename: string; paths: string[] }): string; _nodeModulePaths(dir: string): string[] };
 
-interface PackIndex { files: Array<[string, number, number, number, number]>; requires: Array<[string, string, string]> }
 
 function readIndex(file: string): { index: PackIndex; body: number; buf: Buffer } {
   const buf = fs.readFileSync(file);
-  assert.equal(buf.toString('latin1', 0, 8), 'SBPACK1\n');
+  assert.equal(buf.toString('latin1', 0, 8), PACK_MAGIC);
   const nl = buf.indexOf(10, 8);
   return { index: JSON.parse(buf.toString('utf8', 8, nl)) as PackIndex, body: nl + 1, buf };
 }
@@ -41,7 +40,9 @@ describe('module pack: the command\'s modules from one file', function () {
     fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
     fs.symlinkSync(path.join(ROOT, 'build'), path.join(copy, 'build'));
-    buildPack(copy);
+    const made = buildPack(copy);
+    assert.equal(made.why, undefined);
+    assert.ok(made.cached > 50, `${made.cached} code caches made`);
   });
   after(() => { if (copy) fs.rmSync(copy, { recursive: true, force: true }); });
 
@@ -58,6 +59,21 @@ describe('module pack: the command\'s modules from one file', function () {
       assert.equal(mtimeMs, st.mtimeMs, rel);
       assert.ok(buf.subarray(body + start, body + end).equals(fs.readFileSync(path.join(ROOT, rel))), rel);
     }
+  });
+
+  it('its code caches are this node\'s: V8 takes every one of them', () => {
+    const { index, body, buf } = readIndex(PACK_FILE);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const vm = require('vm') as typeof import('vm');
+    const wrap = (Module as unknown as { wrap(s: string): string }).wrap;
+    let cached = 0;
+    for (const [rel, , , start, end, cacheStart, cacheEnd] of index.files) {
+      if (cacheEnd === cacheStart) continue;
+      cached++;
+      const script = new vm.Script(wrap(buf.toString('utf8', body + start, body + end)), { filename: path.join(ROOT, rel), cachedData: buf.subarray(body + cacheStart, body + cacheEnd) });
+      assert.equal(script.cachedDataRejected, false, rel);
+    }
+    assert.ok(cached > 50, `${cached} modules with a code cache`);
   });
 
   it('each relative require it records leads where node\'s own resolution leads', () => {
@@ -84,9 +100,12 @@ describe('module pack: the command\'s modules from one file', function () {
     const main = index.files.find((f) => f[0] === path.join('dist', 'lib', 'cli', 'main.js'))!;
     const at = buf.indexOf(from, body + main[3], 'utf8');
     assert.ok(at > 0 && at < body + main[4], 'the usage text is in main.js in the pack');
-    const changed = Buffer.from(buf);
-    changed.write(to, at, 'utf8');
-    fs.writeFileSync(packed, changed);
+    // The packed source changed, and its code cache dropped (V8 checks a cache against the
+    // source's length only: a pack's caches are made from its own sources, never apart).
+    const changed = Buffer.from(buf.subarray(body));
+    changed.write(to, at - body, 'utf8');
+    main[6] = main[5];
+    fs.writeFileSync(packed, Buffer.concat([Buffer.from(`${PACK_MAGIC}${JSON.stringify(index)}\n`), changed]));
     const withPack = run(path.join(copy, 'bin', 'sockbridge.js'), ['--help']);
     assert.equal(withPack.status, 0, withPack.stderr);
     assert.ok(withPack.stdout.includes(to), withPack.stdout);
@@ -105,7 +124,7 @@ describe('module pack: the command\'s modules from one file', function () {
 
   it('a pack that is missing, truncated or not a pack: the command runs from the files', () => {
     const packed = path.join(copy, 'dist', 'sockbridge.pack');
-    for (const content of [null, Buffer.from('SBPACK1\n{"files":'), Buffer.from('not a pack at all\n')]) {
+    for (const content of [null, Buffer.from(`${PACK_MAGIC}{"files":`), Buffer.from('not a pack at all\n')]) {
       fs.rmSync(packed, { force: true });
       if (content) fs.writeFileSync(packed, content);
       const r = run(path.join(copy, 'bin', 'sockbridge.js'), ['explain', 'AF_PACKET', 'SOCK_RAW', '0', '--json']);
@@ -127,5 +146,15 @@ describe('module pack: the command\'s modules from one file', function () {
       const b = run(bin, args, { SOCKBRIDGE_NO_PACK: '1' });
       assert.deepEqual(a, b, args.join(' '));
     }
+    // A sweep's cases, fd numbers included (the loader opens and closes what node's would);
+    // only the socket inodes differ from run to run.
+    const cases = (env: NodeJS.ProcessEnv): string[] => {
+      const r = run(bin, ['sweep', '--variants', 'self', '--domains', 'AF_UNIX,AF_INET', '--types', 'SOCK_STREAM', '--format', 'jsonl', '--no-progress'], env);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter((l) => l.startsWith('{"kind":"case"')).map((l) => l.replace(/socket:\[\d+\]/g, 'socket:[N]').replace(/"(ino|fdinfoIno)":\d+/g, '"$1":N'));
+    };
+    const packed = cases({});
+    assert.ok(packed.some((l) => /"observed":\{"fd":\d+/.test(l)));
+    assert.deepEqual(packed, cases({ SOCKBRIDGE_NO_PACK: '1' }));
   });
 });
