@@ -5,7 +5,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'sockbridge.js');
 
@@ -166,5 +166,20 @@ describe('cli: bad input gets a clear error and exit code 2', function () {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cli: the output\'s reader goes away (| head)', function () {
+  this.timeout(120_000);
+
+  it('sweep --format jsonl into a pipe closed after the first line: exit 141 quietly, no internal error', async () => {
+    const child = spawn(process.execPath, [BIN, 'sweep', '--variants', 'self', '--domains', 'AF_UNIX,AF_INET,AF_INET6', '--format', 'jsonl', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => { stderr += s; });
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 141, stderr);
+    assert.doesNotMatch(stderr, /internal error|EPIPE|    at /);
   });
 });

@@ -2,7 +2,7 @@
  * sockbridge: predict what socket() will do, step by step, and check it against the kernel.
  *
  * Exit codes: 0 all agree, 1 a mismatch, 2 a usage error, 3 the environment cannot run it
- * (no /proc, addon not built), 130/143 interrupted.
+ * (no /proc, addon not built), 130/143 interrupted, 141 the output's reader went away (EPIPE).
  */
 import * as fs from 'fs';
 import { UsageError } from './args';
@@ -94,6 +94,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`sockbridge ${cmd}: ${bare(e.message)}\n`);
       return 3;
     }
+    // The reader of the output went away (`sockbridge sweep --format jsonl | head`): stop
+    // quietly with the status of a process SIGPIPE ends (node ignores the signal itself).
+    if ((e as NodeJS.ErrnoException | null)?.code === 'EPIPE') return 141;
     const msg = e instanceof Error ? e.message : String(e);
     if (/native addon is not built|works only on Linux|\/proc/.test(msg)) {
       io.err(`sockbridge ${cmd}: ${bare(msg)}\n`);
