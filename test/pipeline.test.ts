@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { native } from '../lib/native';
 import { observeBatch, startPipelineBatch, closeOpenBatch } from '../lib/probe';
 import { listOpenFds } from '../lib/bridge/fdtable';
-import { readCounters, countersFromTexts } from '../lib/bridge/counters';
+import { readCounters, countersFromTexts, diffCounters } from '../lib/bridge/counters';
 import { KernelModel, plainPrediction } from '../lib/kernel';
 import { alignCase, alignEnvFromProfile, plainMatch } from '../lib/bridge/align';
 import { runSweep } from '../lib/sweep/run';
@@ -87,6 +87,10 @@ describe('pipeline: the kernel side of a batch on the addon\'s thread', function
       // share the netns, so only a lower bound is exact).
       assert.ok(during.protocols['UNIX-STREAM'] - before.protocols['UNIX-STREAM'] >= 0);
       assert.ok(during.sockstatUsed >= before.sockstatUsed + got.openFds.length - 50, `sockstat moved with the ${got.openFds.length} sockets`);
+      // The sweep parses an unchanged text once and diffs the object with itself: the same
+      // answer as two parses of it.
+      assert.deepEqual(diffCounters(before, before), diffCounters(before, countersFromTexts(got.counters.before, root)));
+      assert.deepEqual(diffCounters(before, before), { protocols: {}, sockstatUsed: 0 });
     } finally {
       closeOpenBatch(got.openFds);
     }

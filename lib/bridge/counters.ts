@@ -39,6 +39,7 @@ export function readSockstatUsed(): number {
 
 /** after - before, keeping only what moved. */
 export function diffCounters(before: Counters, after: Counters): Counters {
+  if (before === after) return { protocols: {}, sockstatUsed: 0 };
   const protocols: Record<string, number> = {};
   for (const k of new Set([...Object.keys(before.protocols), ...Object.keys(after.protocols)])) {
     const d = (after.protocols[k] ?? 0) - (before.protocols[k] ?? 0);

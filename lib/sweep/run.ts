@@ -402,11 +402,25 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
     return true;
   };
 
+  // The counters' files read the same from batch to batch while nothing makes or frees a
+  // socket (most batches): the text last parsed is parsed once. Counters are never mutated.
+  let lastText: NativeCounterTexts | null = null;
+  let lastCounters: Counters | null = null;
+  const parseCounters = (t: NativeCounterTexts): Counters => {
+    const last = lastText;
+    const same = last !== null && t.errno === undefined && last.errno === undefined && t.protocols === last.protocols && t.sockstat === last.sockstat;
+    if (!same) {
+      lastCounters = countersFromTexts(t, root);
+      lastText = t;
+    }
+    return lastCounters!;
+  };
+
   /** Predict, then line up, up to CHUNK cases of the oldest batch; true when it is done. */
   const work = (q: Observed): boolean => {
     if (q.predictedUpTo === 0 && q.texts !== null) {
-      q.before = countersFromTexts(q.texts.before, root);
-      q.during = countersFromTexts(q.texts.during, root);
+      q.before = parseCounters(q.texts.before);
+      q.during = parseCounters(q.texts.during);
       q.texts = null;
     }
     return q.predictedUpTo < q.batch.length ? (h.predictSome(q, CHUNK), false) : h.emitSome(q, CHUNK);
