@@ -1,12 +1,40 @@
 // Module init: the exported names are the methods of NativeAddon in lib/native.ts.
 #include <napi.h>
+#include <pthread.h>
+
+#include <cstdlib>
 
 #include "sockbridge.h"
 
 namespace {
 
+// glibc's malloc reads /proc/sys/vm/overcommit_memory once per process, the first time any
+// thread's own (non-main) heap shrinks (check_may_shrink_heap): an fd opened and closed, at a
+// moment no one chooses, by whichever thread frees memory first - a V8 worker collecting
+// garbage, say, while a sweep's batch makes its calls, which then get fd numbers one above the
+// model's. This thread makes that first shrink happen here, at load: it takes 8 MB in 64 KB
+// blocks from its own arena (below the mmap threshold) and frees them, so the top of its heap
+// is above the trim threshold and glibc shrinks it, reading the file now.
+void* ShrinkOnce(void*) {
+  constexpr size_t kBlocks = 128, kSize = 64 * 1024;
+  void* blocks[kBlocks];
+  for (size_t i = 0; i < kBlocks; ++i) {
+    blocks[i] = malloc(kSize);
+    // Touched through a volatile pointer, so the compiler cannot drop the pair.
+    if (blocks[i] != nullptr) static_cast<volatile char*>(blocks[i])[0] = 1;
+  }
+  for (size_t i = kBlocks; i-- > 0;) free(blocks[i]);
+  return nullptr;
+}
+
+void ShrinkHeapOnceNow() {
+  pthread_t t;
+  if (pthread_create(&t, nullptr, ShrinkOnce, nullptr) == 0) pthread_join(t, nullptr);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace sockbridge;
+  ShrinkHeapOnceNow();
   AddonData* data = new AddonData();
   Napi::Object arrayProto =
       env.Global().Get("Array").As<Napi::Object>().Get("prototype").As<Napi::Object>();

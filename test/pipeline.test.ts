@@ -290,3 +290,48 @@ describe('pipeline: plain predictions and plain matches stand for exactly what t
     assert.deepEqual(fdsNow(), fds, 'no fd left');
   });
 });
+
+describe('pipeline: nothing else in the process opens an fd while a batch makes its calls', function () {
+  this.timeout(180_000);
+
+  it('a sweep under strace: every file opened while a batch thread runs is that thread\'s own; glibc\'s one read of overcommit_memory happens at load', function () {
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
+    if (!strace) {
+      this.test!.title += ' (pending: strace is not installed)';
+      this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'sockbridge-strace-'));
+    try {
+      const log = path.join(dir, 'strace.txt');
+      const bin = path.resolve(__dirname, '..', '..', 'bin', 'sockbridge.js');
+      const r = require('child_process').spawnSync(strace!, ['-f', '-qq', '-e', 'trace=openat,socket', '-e', 'signal=none', '-o', log, process.execPath, bin,
+        'sweep', '--no-progress', '--variants', 'self', '--domains', '0-3,10,16,17', '--types', '0-6,10', '--protocols', '0,1,6,17,255,-1', '--batch', '256', '--format', 'jsonl', '--out', path.join(dir, 'r.jsonl')],
+      { encoding: 'utf8', timeout: 150_000 }) as { status: number | null; stderr: string };
+      assert.equal(r.status, 0, r.stderr);
+      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+      const tidOf = (l: string) => Number(l.slice(0, l.indexOf(' ')));
+      // The batch threads are the ones besides node's own (the first line's) that call socket();
+      // each runs from its first line to its last.
+      const main = tidOf(lines[0]);
+      const windows = new Map<number, [number, number]>();
+      const batchTids = new Set(lines.filter((l) => / socket\(/.test(l)).map(tidOf).filter((t) => t !== main));
+      lines.forEach((l, i) => {
+        const t = tidOf(l);
+        if (!batchTids.has(t)) return;
+        const w = windows.get(t);
+        if (w) w[1] = i; else windows.set(t, [i, i]);
+      });
+      assert.ok(windows.size > 1, `${windows.size} batch threads seen`);
+      const firstSocket = lines.findIndex((l) => / socket\(/.test(l) && batchTids.has(tidOf(l)));
+      const intruders: string[] = [];
+      lines.forEach((l, i) => {
+        if (!/ openat\(/.test(l) || batchTids.has(tidOf(l))) return;
+        for (const [t, [a, b]] of windows) if (i > a && i < b) intruders.push(`${l} (while batch thread ${t} ran)`);
+        if (l.includes('/proc/sys/vm/overcommit_memory') && i > firstSocket) intruders.push(`${l} (after the first socket() call)`);
+      });
+      assert.deepEqual(intruders, []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
