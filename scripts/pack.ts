@@ -17,8 +17,9 @@
  * no caches and says so.
  *
  * Format: "SBPACK2\n", a JSON index line, then each module's source followed by its cache. The
- * index: { files: [[path, size, mtimeMs, start, end, cacheStart, cacheEnd]], requires: [[from, request, to]] }, paths relative to the package root, offsets in bytes after
- * the index line (cacheStart === cacheEnd: no cache).
+ * index: { files: [[path, size, mtimeMs, start, end, cacheStart, cacheEnd]], requires: [[from,
+ * request, to]] }, paths relative to the package root, offsets in bytes after the index line
+ * (cacheStart === cacheEnd: no cache).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -65,7 +66,7 @@ function writePack(packFile: string, index: PackIndex, parts: Buffer[]): number 
 }
 
 /** Pack root/dist/lib into root/dist/sockbridge.pack (root: this package, or a copy of it). */
-export function buildPack(root = ROOT, opts: { caches?: boolean } = {}): { modules: number; bytes: number; cached: number; why?: string } {
+export function buildPack(root = ROOT): { modules: number; bytes: number; cached: number; why?: string } {
   const lib = path.join(root, 'dist', 'lib');
   const packFile = path.join(root, 'dist', 'sockbridge.pack');
   const files = jsFiles(lib);
@@ -89,8 +90,8 @@ export function buildPack(root = ROOT, opts: { caches?: boolean } = {}): { modul
       if (to !== null && to.startsWith(lib + path.sep) && to.endsWith('.js')) index.requires.push([rel(f), request, rel(to)]);
     }
   }
+  // Written once without caches: the run below that makes them loads its modules from it.
   let bytes = writePack(packFile, index, sources);
-  if (opts.caches === false) return { modules: files.length, bytes, cached: 0 };
 
   // The code caches: the command run once from this pack, writing each module's cache at exit.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-pack-cache-'));

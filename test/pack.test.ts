@@ -14,7 +14,6 @@ const ROOT = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Module = require('module') as { _resolveFilename(request: string, parent: { id: string; filename: string; paths: string[] }): string; _nodeModulePaths(dir: string): string[] };
 
-
 function readIndex(file: string): { index: PackIndex; body: number; buf: Buffer } {
   const buf = fs.readFileSync(file);
   assert.equal(buf.toString('latin1', 0, 8), PACK_MAGIC);

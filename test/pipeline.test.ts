@@ -6,6 +6,8 @@
  */
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
+import { spawnSync } from 'child_process';
 import { native } from '../lib/native';
 import { observeBatch, startPipelineBatch, closeOpenBatch } from '../lib/probe';
 import { listOpenFds } from '../lib/bridge/fdtable';
@@ -300,13 +302,13 @@ describe('pipeline: nothing else in the process opens an fd while a batch makes 
       this.test!.title += ' (pending: strace is not installed)';
       this.skip();
     }
-    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'sockbridge-strace-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockbridge-strace-'));
     try {
       const log = path.join(dir, 'strace.txt');
       const bin = path.resolve(__dirname, '..', '..', 'bin', 'sockbridge.js');
-      const r = require('child_process').spawnSync(strace!, ['-f', '-qq', '-e', 'trace=openat,socket', '-e', 'signal=none', '-o', log, process.execPath, bin,
+      const r = spawnSync(strace!, ['-f', '-qq', '-e', 'trace=openat,socket', '-e', 'signal=none', '-o', log, process.execPath, bin,
         'sweep', '--no-progress', '--variants', 'self', '--domains', '0-3,10,16,17', '--types', '0-6,10', '--protocols', '0,1,6,17,255,-1', '--batch', '256', '--format', 'jsonl', '--out', path.join(dir, 'r.jsonl')],
-      { encoding: 'utf8', timeout: 150_000 }) as { status: number | null; stderr: string };
+      { encoding: 'utf8', timeout: 150_000 });
       assert.equal(r.status, 0, r.stderr);
       const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
       const tidOf = (l: string) => Number(l.slice(0, l.indexOf(' ')));

@@ -404,16 +404,14 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
 
   // The counters' files read the same from batch to batch while nothing makes or frees a
   // socket (most batches): the text last parsed is parsed once. Counters are never mutated.
-  let lastText: NativeCounterTexts | null = null;
-  let lastCounters: Counters | null = null;
+  let last: { text: NativeCounterTexts; counters: Counters } | null = null;
   const parseCounters = (t: NativeCounterTexts): Counters => {
-    const last = lastText;
-    const same = last !== null && t.errno === undefined && last.errno === undefined && t.protocols === last.protocols && t.sockstat === last.sockstat;
-    if (!same) {
-      lastCounters = countersFromTexts(t, root);
-      lastText = t;
-    }
-    return lastCounters!;
+    const prev = last;
+    const p = prev?.text;
+    if (prev !== null && p !== undefined && t.errno === undefined && p.errno === undefined && t.protocols === p.protocols && t.sockstat === p.sockstat) return prev.counters;
+    const counters = countersFromTexts(t, root);
+    last = { text: t, counters };
+    return counters;
   };
 
   /** Predict, then line up, up to CHUNK cases of the oldest batch; true when it is done. */
