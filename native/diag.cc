@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "args.h"
+#include "diag.h"
 #include "sockbridge.h"
 
 namespace sockbridge {
@@ -332,7 +333,115 @@ Napi::Object ErrnoOnly(Napi::Env env, int e) {
   return out;
 }
 
+Wanted WantedOf(const std::vector<uint32_t>& inodes) {
+  Wanted w;
+  w.reserve(inodes.size());
+  for (size_t i = 0; i < inodes.size(); ++i) w.emplace_back(inodes[i], static_cast<uint32_t>(i));
+  std::sort(w.begin(), w.end());
+  return w;
+}
+
+// Wanted (checked by GetInodes) -> the inodes in the caller's order.
+std::vector<uint32_t> InodesOf(const Wanted& w, size_t n) {
+  std::vector<uint32_t> v(n);
+  for (const auto& p : w) v[p.second] = p.first;
+  return v;
+}
+
 }  // namespace
+
+int DiagUnixLookup(const std::vector<uint32_t>& inodes, UnixDiagMode mode, UnixDiag* out) {
+  const size_t n = inodes.size();
+  const Wanted w = WantedOf(inodes);
+  out->exact = mode == UnixDiagMode::kExact || (mode == UnixDiagMode::kAuto && n <= kUnixExactMax);
+  out->found.assign(n, 0);
+  out->type.assign(n, -1);
+  out->state.assign(n, -1);
+  out->shutdown.assign(n, -1);
+  out->name.assign(n, std::string());
+  const UnixOut o{out->found.data(), out->type.data(), out->state.data(), out->shutdown.data(), &out->name};
+  DiagSocket s;
+  return s.err() != 0 ? s.err() : n == 0 ? 0 : out->exact ? UnixExact(s, w, o) : UnixDump(s, w, o);
+}
+
+int DiagInetLookup(int family, int protocol, const std::vector<uint32_t>& inodes, InetDiag* out) {
+  const size_t n = inodes.size();
+  const Wanted w = WantedOf(inodes);
+  out->found.assign(n, 0);
+  out->state.assign(n, -1);
+  out->src.assign(16 * n, 0);
+  out->dst.assign(16 * n, 0);
+  out->sport.assign(n, -1);
+  out->dport.assign(n, -1);
+  out->ifindex.assign(n, 0);
+  out->timer.assign(n, 0);
+  out->retrans.assign(n, 0);
+  out->expires.assign(n, 0);
+  out->rqueue.assign(n, 0);
+  out->wqueue.assign(n, 0);
+  out->uid.assign(n, 0);
+  const InetOut o{out->found.data(),   out->state.data(),  out->src.data(),   out->dst.data(),
+                  out->sport.data(),   out->dport.data(),  out->ifindex.data(), out->timer.data(),
+                  out->retrans.data(), out->expires.data(), out->rqueue.data(), out->wqueue.data(),
+                  out->uid.data()};
+  DiagSocket s;
+  return s.err() != 0 ? s.err() : n == 0 ? 0 : InetDump(s, family, protocol, w, o);
+}
+
+namespace {
+
+template <typename A, typename T>
+A ArrayOf(Napi::Env env, const std::vector<T>& v) {
+  A a = A::New(env, v.size());
+  if (!env.IsExceptionPending() && !v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+
+}  // namespace
+
+Napi::Value UnixDiagToJs(Napi::Env env, int err, const UnixDiag& r) {
+  if (err != 0) return ErrnoOnly(env, err);
+  const size_t n = r.found.size();
+  Napi::Array names = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) {
+    // The name's bytes as they are (one char per byte): a path, or an abstract name that
+    // starts with NUL; lib/probe.ts formats it as /proc/net/unix prints it.
+    napi_value v;
+    if (napi_create_string_latin1(env, r.name[i].data(), r.name[i].size(), &v) != napi_ok) return env.Undefined();
+    names.Set(static_cast<uint32_t>(i), Napi::Value(env, v));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("errno", Napi::Number::New(env, 0));
+  out.Set("via", Napi::String::New(env, r.exact ? "exact" : "dump"));
+  out.Set("found", ArrayOf<Napi::Uint8Array>(env, r.found));
+  out.Set("type", ArrayOf<Napi::Int32Array>(env, r.type));
+  out.Set("state", ArrayOf<Napi::Int32Array>(env, r.state));
+  out.Set("shutdown", ArrayOf<Napi::Int32Array>(env, r.shutdown));
+  out.Set("name", names);
+  if (env.IsExceptionPending()) return env.Undefined();
+  return out;
+}
+
+Napi::Value InetDiagToJs(Napi::Env env, int err, const InetDiag& r) {
+  if (err != 0) return ErrnoOnly(env, err);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("errno", Napi::Number::New(env, 0));
+  out.Set("found", ArrayOf<Napi::Uint8Array>(env, r.found));
+  out.Set("state", ArrayOf<Napi::Int32Array>(env, r.state));
+  out.Set("src", ArrayOf<Napi::Uint8Array>(env, r.src));
+  out.Set("dst", ArrayOf<Napi::Uint8Array>(env, r.dst));
+  out.Set("sport", ArrayOf<Napi::Int32Array>(env, r.sport));
+  out.Set("dport", ArrayOf<Napi::Int32Array>(env, r.dport));
+  out.Set("ifindex", ArrayOf<Napi::Int32Array>(env, r.ifindex));
+  out.Set("timer", ArrayOf<Napi::Int32Array>(env, r.timer));
+  out.Set("retrans", ArrayOf<Napi::Int32Array>(env, r.retrans));
+  out.Set("expires", ArrayOf<Napi::Float64Array>(env, r.expires));
+  out.Set("rqueue", ArrayOf<Napi::Float64Array>(env, r.rqueue));
+  out.Set("wqueue", ArrayOf<Napi::Float64Array>(env, r.wqueue));
+  out.Set("uid", ArrayOf<Napi::Float64Array>(env, r.uid));
+  if (env.IsExceptionPending()) return env.Undefined();
+  return out;
+}
 
 Napi::Value DiagUnix(const Napi::CallbackInfo& info) {
   static const char kFn[] = "diagUnix";
@@ -340,50 +449,19 @@ Napi::Value DiagUnix(const Napi::CallbackInfo& info) {
   Wanted w;
   size_t n = 0;
   if (!GetInodes(env, info[0], kFn, &w, &n)) return env.Undefined();
-  std::string mode = "auto";
+  UnixDiagMode mode = UnixDiagMode::kAuto;
   if (!info[1].IsUndefined()) {
-    mode = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-    if (mode != "auto" && mode != "dump" && mode != "exact") {
+    std::string m = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    if (m != "auto" && m != "dump" && m != "exact") {
       ThrowRange(env, Arg(kFn, "mode") + " must be 'auto', 'dump' or 'exact' (or left out), got " +
                  Describe(info[1]));
       return env.Undefined();
     }
+    mode = m == "dump" ? UnixDiagMode::kDump : m == "exact" ? UnixDiagMode::kExact : UnixDiagMode::kAuto;
   }
-  const bool exact = mode == "exact" || (mode == "auto" && n <= kUnixExactMax);
-
-  Napi::Uint8Array found = Napi::Uint8Array::New(env, n);
-  Napi::Int32Array type = Napi::Int32Array::New(env, n);
-  Napi::Int32Array state = Napi::Int32Array::New(env, n);
-  Napi::Int32Array shutdown = Napi::Int32Array::New(env, n);
-  if (env.IsExceptionPending()) return env.Undefined();
-  std::vector<std::string> name(n);
-  for (size_t i = 0; i < n; ++i) type[i] = state[i] = shutdown[i] = -1;
-  const UnixOut o{found.Data(), type.Data(), state.Data(), shutdown.Data(), &name};
-
-  int e;
-  {
-    DiagSocket s;
-    e = s.err() != 0 ? s.err() : n == 0 ? 0 : exact ? UnixExact(s, w, o) : UnixDump(s, w, o);
-  }
-  if (e != 0) return ErrnoOnly(env, e);
-
-  Napi::Array names = Napi::Array::New(env, n);
-  for (size_t i = 0; i < n; ++i) {
-    // The name's bytes as they are (one char per byte): a path, or an abstract name that
-    // starts with NUL; lib/probe.ts formats it as /proc/net/unix prints it.
-    napi_value v;
-    if (napi_create_string_latin1(env, name[i].data(), name[i].size(), &v) != napi_ok) return env.Undefined();
-    names.Set(static_cast<uint32_t>(i), Napi::Value(env, v));
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("errno", Napi::Number::New(env, 0));
-  out.Set("via", Napi::String::New(env, exact ? "exact" : "dump"));
-  out.Set("found", found);
-  out.Set("type", type);
-  out.Set("state", state);
-  out.Set("shutdown", shutdown);
-  out.Set("name", names);
-  return out;
+  UnixDiag r;
+  const int e = DiagUnixLookup(InodesOf(w, n), mode, &r);
+  return UnixDiagToJs(env, e, r);
 }
 
 Napi::Value DiagInet(const Napi::CallbackInfo& info) {
@@ -399,49 +477,9 @@ Napi::Value DiagInet(const Napi::CallbackInfo& info) {
   Wanted w;
   size_t n = 0;
   if (!GetInodes(env, info[2], kFn, &w, &n)) return env.Undefined();
-
-  Napi::Uint8Array found = Napi::Uint8Array::New(env, n);
-  Napi::Int32Array state = Napi::Int32Array::New(env, n);
-  Napi::Uint8Array src = Napi::Uint8Array::New(env, 16 * n);
-  Napi::Uint8Array dst = Napi::Uint8Array::New(env, 16 * n);
-  Napi::Int32Array sport = Napi::Int32Array::New(env, n);
-  Napi::Int32Array dport = Napi::Int32Array::New(env, n);
-  Napi::Int32Array ifindex = Napi::Int32Array::New(env, n);
-  Napi::Int32Array timer = Napi::Int32Array::New(env, n);
-  Napi::Int32Array retrans = Napi::Int32Array::New(env, n);
-  Napi::Float64Array expires = Napi::Float64Array::New(env, n);
-  Napi::Float64Array rqueue = Napi::Float64Array::New(env, n);
-  Napi::Float64Array wqueue = Napi::Float64Array::New(env, n);
-  Napi::Float64Array uid = Napi::Float64Array::New(env, n);
-  if (env.IsExceptionPending()) return env.Undefined();
-  for (size_t i = 0; i < n; ++i) state[i] = sport[i] = dport[i] = -1;
-  const InetOut o{found.Data(),   state.Data(),  src.Data(),     dst.Data(),    sport.Data(),
-                  dport.Data(),   ifindex.Data(), timer.Data(),  retrans.Data(), expires.Data(),
-                  rqueue.Data(),  wqueue.Data(), uid.Data()};
-  int e;
-  {
-    DiagSocket s;
-    e = s.err() != 0 ? s.err()
-        : n == 0     ? 0
-                     : InetDump(s, static_cast<int>(family), static_cast<int>(protocol), w, o);
-  }
-  if (e != 0) return ErrnoOnly(env, e);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("errno", Napi::Number::New(env, 0));
-  out.Set("found", found);
-  out.Set("state", state);
-  out.Set("src", src);
-  out.Set("dst", dst);
-  out.Set("sport", sport);
-  out.Set("dport", dport);
-  out.Set("ifindex", ifindex);
-  out.Set("timer", timer);
-  out.Set("retrans", retrans);
-  out.Set("expires", expires);
-  out.Set("rqueue", rqueue);
-  out.Set("wqueue", wqueue);
-  out.Set("uid", uid);
-  return out;
+  InetDiag r;
+  const int e = DiagInetLookup(static_cast<int>(family), static_cast<int>(protocol), InodesOf(w, n), &r);
+  return InetDiagToJs(env, e, r);
 }
 
 }  // namespace sockbridge
