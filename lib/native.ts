@@ -63,6 +63,38 @@ export interface ProbeOptions {
   fdTable?: boolean;
   countersRoot?: string;
   settleTo?: number;
+  /**
+   * After the calls (and the counters), while the new fds are open: each new socket's inode looked
+   * up in the tables that can list its family (a table is asked when some new socket's SO_DOMAIN
+   * is in its domains), in this order. 'unix' and 'inet' (family, protocol) ask sock_diag as
+   * diagUnix (mode 'auto') and diagInet do, and read `path` as text when sock_diag answers an
+   * errno; 'text' reads `path`. The result's `lookup` has what each said.
+   */
+  netTables?: NativeNetTable[];
+  /**
+   * A batch started earlier that has none started after it yet: this batch runs after it,
+   * closing the fds it left open first (closeThreads threads), in place of closeFirst (which may
+   * not be given too). While that batch's thread is at work, or waits after it (up to 50 ms),
+   * this batch runs on that thread the moment the batch before is done.
+   */
+  after?: NativeBatchHandle;
+}
+
+/** One /proc/net table of ProbeOptions.netTables. */
+export interface NativeNetTable {
+  kind: 'text' | 'unix' | 'inet';
+  family: number;
+  protocol: number;
+  path: string;
+  domains: Int32Array;
+}
+
+/** What the lookup found (ProbeOptions.netTables). */
+export interface NativeLookup {
+  /** The new sockets' inodes, each once, in case order: what diag's arrays are indexed by. */
+  inodes: Float64Array;
+  /** The tables asked, in netTables order: `table` indexes netTables. */
+  tables: Array<{ table: number; diag?: NativeDiagResult<NativeDiagUnix> | NativeDiagResult<NativeDiagInet>; text?: string; textErrno?: number }>;
 }
 
 /** The counters' two files as text, or the errno of the first that could not be read. */
@@ -70,8 +102,11 @@ export type NativeCounterTexts = { protocols: string; sockstat: string; errno?: 
 
 /** What the pipeline's options add to a batch's result. */
 export interface NativePipelineResult {
-  /** With closeFirst: the errno of each close (0 = ok). */
+  /** The fds closed before the calls (closeFirst, or what the batch before left open: after) and the errno of each close (0 = ok). */
+  closeFirst?: Int32Array;
   closeErrs?: Int32Array;
+  /** With netTables. */
+  lookup?: NativeLookup;
   /** With fdTable: the fds open before the calls, ascending; or the errno of reading them. */
   fdsBefore?: Int32Array;
   fdTableErrno?: number;
@@ -156,7 +191,7 @@ export interface NativeAddon {
    * probeBatch on a thread of the addon's own: checks and copies the arguments, starts the
    * thread and returns at once. Until probeBatchJoin returns, the caller must open and close no
    * fd (the kernel's choice of fd numbers is compared). Asynchronous signals are blocked on that
-   * thread. If no thread can be started, the batch runs at probeBatchJoin instead.
+   * thread. If no thread can be started, the batch runs before probeBatchStart returns.
    */
   probeBatchStart(domains: Int32Array, types: Int32Array, protocols: Int32Array, options: ProbeOptions): NativeBatchHandle;
   /** Wait for a probeBatchStart batch and return what probeBatch would have; once per handle. */

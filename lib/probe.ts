@@ -15,11 +15,13 @@
  * stay text (small tables; raw_diag is often not built). When sock_diag cannot answer for a
  * table, that table is read as text; socketLookupSources() says which way each table went.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as util from 'util';
 import { native } from './native';
-import type { NativeAddon, NativeBatchResult, NativePipelineResult, ProbeOptions } from './native';
-import { formatIPv6, getProcRoot, NET_TABLES, NetTableName, parseFdinfo, readSocketTables, SocketTableEntry } from './observe';
-import type { Observation, SocketCase } from './types';
+import type { NativeAddon, NativeBatchHandle, NativeBatchResult, NativeLookup, NativeNetTable, NativePipelineResult, ProbeOptions } from './native';
+import { formatIPv6, getProcRoot, indexSocketTable, NET_TABLES, NetTableName, parseFdinfo, procPath, ProcReadError, readSocketTables, SocketTableEntry } from './observe';
+import type { CaseColumns, Observation, SocketCase } from './types';
 import { EACCES, EAFNOSUPPORT, EINVAL, ENOENT, EOPNOTSUPP, EPERM, EPROTONOSUPPORT } from './abi/errno';
 
 const INT32_MIN = -0x80000000;
@@ -600,6 +602,112 @@ function lookupRows(o: CheckedOptions, r: NativeBatchResult): LazyFound | undefi
   return found.rows;
 }
 
+/** One table of a pipeline batch's native lookup (ProbeOptions.netTables), and why it is read as it is. */
+interface PlannedTable {
+  name: NetTableName;
+  /** Why a table sock_diag could answer is read as text, and the errno remembered (as lookupSocketRowsLazy says it). */
+  why?: string;
+  errno?: number;
+}
+
+/** The tables a batch's thread looks its new sockets up in: every table of TABLES_OF_FAMILY, in NET_TABLES order. */
+interface NetPlan {
+  key: string;
+  tables: PlannedTable[];
+  native: NativeNetTable[];
+}
+
+let netPlan: NetPlan | null = null;
+
+/**
+ * The lookup as lookupSocketRowsLazy would make it now: sock_diag for its tables unless the proc
+ * root is not /proc or sock_diag was found unable to answer for the table, the text otherwise.
+ */
+function currentNetPlan(): NetPlan {
+  const root = getProcRoot();
+  const key = `${root}\0${[...diagUnavailable].map(([t, e]) => `${t}:${e}`).join(',')}`;
+  if (netPlan !== null && netPlan.key === key) return netPlan;
+  const domainsOf = new Map<NetTableName, number[]>();
+  for (const [fam, ts] of Object.entries(TABLES_OF_FAMILY)) {
+    for (const t of ts as readonly NetTableName[]) {
+      if (!domainsOf.has(t)) domainsOf.set(t, []);
+      domainsOf.get(t)!.push(Number(fam));
+    }
+  }
+  const tables: PlannedTable[] = [];
+  const native: NativeNetTable[] = [];
+  for (const name of NET_TABLES) {
+    const domains = domainsOf.get(name);
+    if (domains === undefined) continue;
+    const how = DIAG_OF_TABLE[name];
+    const pt: PlannedTable = { name };
+    let kind: NativeNetTable['kind'] = 'text';
+    if (how !== undefined) {
+      const errno = diagUnavailable.get(name) ?? 0;
+      if (root !== '/proc') {
+        pt.why = `the proc root is ${root}: tables are read from there`;
+        pt.errno = 0;
+      } else if (errno !== 0) {
+        pt.why = `${whyText(errno)} (remembered)`;
+        pt.errno = errno;
+      } else {
+        kind = how.family === 1 ? 'unix' : 'inet';
+      }
+    }
+    tables.push(pt);
+    native.push({ kind, family: how?.family ?? 0, protocol: how?.protocol ?? 0, path: procPath(`net/${name}`), domains: Int32Array.from(domains) });
+  }
+  netPlan = { key, tables, native };
+  return netPlan;
+}
+
+/**
+ * The rows a batch's thread found (NativeLookup), as lookupSocketRowsLazy would have found them
+ * at that moment: sock_diag's rows first, then the text tables' in NET_TABLES order for the
+ * inodes still missing. A table sock_diag could not answer for is remembered as
+ * lookupSocketRowsLazy remembers it. Opens no file.
+ */
+function rowsOfLookup(plan: NetPlan, lk: NativeLookup): LazyFound {
+  const out: LazyFound = new Map();
+  const texts: Array<{ table: NetTableName; text: string | null; textErrno?: number }> = [];
+  const inodes = lk.inodes;
+  for (const t of lk.tables) {
+    const pt = plan.tables[t.table];
+    const src: TableSource = { table: pt.name, source: 'text' };
+    if (t.diag !== undefined) {
+      const d = t.diag;
+      if (d.errno === 0) {
+        const answer: SockDiag = { diagUnix: () => d as ReturnType<SockDiag['diagUnix']>, diagInet: () => d as ReturnType<SockDiag['diagInet']> };
+        diagTable(answer, pt.name, inodes, out, src);
+        src.source = 'sock_diag';
+        lastSources.set(pt.name, src);
+        continue;
+      }
+      if (DIAG_UNAVAILABLE.has(d.errno)) diagUnavailable.set(pt.name, d.errno);
+      src.why = whyText(d.errno);
+      src.errno = d.errno;
+    } else if (pt.why !== undefined) {
+      src.why = pt.why;
+      src.errno = pt.errno;
+    }
+    lastSources.set(pt.name, src);
+    texts.push({ table: pt.name, text: t.text ?? null, textErrno: t.textErrno });
+  }
+  if (texts.length > 0) {
+    const want = new Set(inodes);
+    for (const { table, text, textErrno } of texts) {
+      const file = plan.native[plan.tables.findIndex((x) => x.name === table)].path;
+      if (text === null) {
+        // As readSocketTables with onlyPresent: a table this kernel lacks is skipped.
+        if (textErrno === ENOENT && fs.existsSync(path.dirname(file))) continue;
+        throw new ProcReadError(file, systemError(textErrno as number, 'open'));
+      }
+      indexSocketTable(table, text, file, want, out);
+    }
+  }
+  return out;
+}
+
 /** Throw the first failed close of a batch's fds (after every one was closed). */
 function throwCloseErrors(fds: Int32Array, errs: Int32Array): void {
   for (let k = 0; k < errs.length; k++) {
@@ -654,6 +762,13 @@ export interface PipelineOptions {
   countersRoot?: string;
   /** Before that, wait up to 2 s for sockstat's "sockets: used" to be at most this. */
   settleTo?: number;
+  /**
+   * A batch started before, with none started after it yet: this one runs after it on its
+   * thread (without waiting for this thread to join it), closing the fds it left open first
+   * (not with closeFirst). Those fds are then this batch's: the caller closes only the fds of
+   * the last batch of such a chain.
+   */
+  after?: PipelineBatch;
 }
 
 /** A pipeline batch whose calls are done and whose fds are still open. */
@@ -670,6 +785,8 @@ export interface OpenBatch {
 export interface PipelineBatch {
   /** Whether finishOpen() would not wait. */
   done(): boolean;
+  /** Whether a batch was started after this one (its fds are that batch's to close). */
+  followed(): boolean;
   /**
    * Wait for the batch's thread, then look the new sockets up in /proc/net, leaving the fds
    * open. Throws (once everything is closed that can be) when closeFirst's closes failed or the
@@ -697,33 +814,89 @@ export function startPipelineBatch(batch: readonly SocketCase[] | PreparedPipeli
   if (opts.fdTable) probeOpts.fdTable = true;
   if (opts.countersRoot !== undefined) probeOpts.countersRoot = opts.countersRoot;
   if (opts.settleTo !== undefined) probeOpts.settleTo = opts.settleTo;
-  const addon = native();
-  const handle = addon.probeBatchStart(b.domains, b.types, b.protocols, probeOpts);
-  let taken = false;
-  return {
-    done: () => taken || addon.probeBatchDone(handle),
-    finishOpen: () => {
-      if (taken) throw new Error('PipelineBatch.finishOpen: this batch was already finished');
-      taken = true;
-      const r = addon.probeBatchJoin(handle);
-      const openFds = openFdsOf(r);
-      try {
-        if (r.closeErrs !== undefined) throwCloseErrors(probeOpts.closeFirst!, r.closeErrs);
-        if (r.fdTableErrno !== undefined) throw systemError(r.fdTableErrno, 'open');
-        const rows = lookupRows(b.o, r);
-        return { raw: { cases, r, rows }, openFds, fdsBefore: r.fdsBefore ? Array.from(r.fdsBefore) : undefined, counters: r.counters };
-      } catch (e) {
-        closeOpenBatch(openFds, b.o.closeThreads);
-        throw e;
-      }
-    },
-  };
+  let before: StartedBatch | undefined;
+  if (opts.after !== undefined) {
+    if (!(opts.after instanceof StartedBatch)) throw new TypeError(`options.after must be a batch startPipelineBatch returned (got ${describe(opts.after)})`);
+    if (probeOpts.closeFirst !== undefined) throw new TypeError('options.after closes the fds that batch left open: options.closeFirst cannot be given too');
+    before = opts.after;
+    probeOpts.after = before.handle;
+    probeOpts.closeThreads = b.o.closeThreads;
+  }
+  // The /proc/net lookup on the batch's thread, so this thread opens no file between batches.
+  const plan = b.o.procNet && b.o.close === 'defer' ? currentNetPlan() : null;
+  if (plan !== null) probeOpts.netTables = plan.native;
+  const started = new StartedBatch(native().probeBatchStart(b.domains, b.types, b.protocols, probeOpts), cases, b.o, plan);
+  if (before !== undefined) before.successor = true;
+  return started;
+}
+
+/** A batch startPipelineBatch started. */
+class StartedBatch implements PipelineBatch {
+  successor = false;
+  private taken = false;
+  constructor(readonly handle: NativeBatchHandle, private readonly cases: readonly SocketCase[] | CaseColumns, private readonly o: CheckedOptions, private readonly plan: NetPlan | null) {}
+
+  done(): boolean {
+    return this.taken || native().probeBatchDone(this.handle);
+  }
+
+  followed(): boolean {
+    return this.successor;
+  }
+
+  finishOpen(): OpenBatch {
+    if (this.taken) throw new Error('PipelineBatch.finishOpen: this batch was already finished');
+    this.taken = true;
+    const r = native().probeBatchJoin(this.handle);
+    const openFds = openFdsOf(r);
+    try {
+      if (r.closeErrs !== undefined) throwCloseErrors(r.closeFirst!, r.closeErrs);
+      if (r.fdTableErrno !== undefined) throw systemError(r.fdTableErrno, 'open');
+      const rows = r.lookup !== undefined && this.plan !== null ? rowsOfLookup(this.plan, r.lookup) : lookupRows(this.o, r);
+      const cases = this.cases;
+      const raw: RawBatch = Array.isArray(cases) ? { cases, r, rows } : new ColumnsRaw(cases as CaseColumns, r, rows);
+      return { raw, openFds, fdsBefore: r.fdsBefore ? Array.from(r.fdsBefore) : undefined, counters: r.counters };
+    } catch (e) {
+      // A batch started after this one closes its fds.
+      if (!this.successor) closeOpenBatch(openFds, this.o.closeThreads);
+      throw e;
+    }
+  }
 }
 
 /** A batch's cases checked and laid out for the addon ahead of its start (preparePipelineBatch). */
 export class PreparedPipelineBatch {
   /** @internal */
-  constructor(readonly cases: readonly SocketCase[], readonly b: PreparedBatch) {}
+  constructor(readonly cases: readonly SocketCase[] | CaseColumns, readonly b: PreparedBatch) {}
+}
+
+/** The case objects of columns, in order. */
+export function casesOfColumns(c: CaseColumns): SocketCase[] {
+  const n = c.domains.length;
+  const out = new Array<SocketCase>(n);
+  for (let i = 0; i < n; i++) out[i] = { domain: c.domains[i], type: c.types[i], protocol: c.protocols[i] };
+  return out;
+}
+
+/**
+ * preparePipelineBatch for cases given as columns (a matrix's batch): nothing to check (every
+ * value is an int32), and the case objects are made only when the batch's cases are first read
+ * (RawBatch.cases), so a batch waiting its turn holds three arrays, not 2,048 objects.
+ */
+export function preparePipelineColumns(cols: CaseColumns, opts: Pick<PipelineOptions, 'closeThreads' | 'procNet'>): PreparedPipelineBatch {
+  const o = checkOptions({ close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet });
+  const n = cols.domains.length;
+  if (cols.types.length !== n || cols.protocols.length !== n) throw new RangeError(`case columns must have one length (got ${n}, ${cols.types.length}, ${cols.protocols.length})`);
+  return new PreparedPipelineBatch(cols, { o, n, domains: cols.domains, types: cols.types, protocols: cols.protocols, probeOpts: { close: o.close } });
+}
+
+/** A RawBatch whose case objects are made from columns when first read. */
+class ColumnsRaw implements RawBatch {
+  private made: readonly SocketCase[] | null = null;
+  constructor(private readonly cols: CaseColumns, readonly r: NativeBatchResult, readonly rows: LazyFound | undefined) {}
+  get cases(): readonly SocketCase[] {
+    return this.made ??= casesOfColumns(this.cols);
+  }
 }
 
 /**

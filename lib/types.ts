@@ -24,6 +24,13 @@ export interface SocketCase {
   raw?: [string, string, string];
 }
 
+/** Cases as three int32 columns (case i is domains[i], types[i], protocols[i]; no raw registers). */
+export interface CaseColumns {
+  domains: Int32Array;
+  types: Int32Array;
+  protocols: Int32Array;
+}
+
 // ---------------------------------------------------------------------------
 // Host profile: every fact the model may use, each with where it came from.
 // ---------------------------------------------------------------------------

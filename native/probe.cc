@@ -18,12 +18,14 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "args.h"
+#include "diag.h"
 #include "road.h"
 #include "sockbridge.h"
 
@@ -343,6 +345,30 @@ bool WaitSockstat(const std::string& root, long target, int timeoutMs) {
   }
 }
 
+// Families whose socket release waits (AF_PACKET's packet_release calls synchronize_net), by
+// SO_DOMAIN 0..63: their fds go to the close pool, so the batch thread does not wait out an RCU
+// grace period per fd. Seeded with AF_PACKET; any other family whose close is seen to take
+// longer than kSlowCloseNs on the batch thread joins it.
+std::atomic<uint64_t> g_slowDomains{uint64_t{1} << 17};
+constexpr long kSlowCloseNs = 200000;
+
+bool SlowToRelease(int32_t domain) {
+  if (domain < 0 || domain > 63) return true;
+  return (g_slowDomains.load(std::memory_order_relaxed) >> domain) & 1;
+}
+
+// close() on this thread (not retried on EINTR: on Linux the fd is gone either way); 0 or the
+// errno. A close slower than kSlowCloseNs marks its family slow.
+int32_t CloseTimed(int32_t fd, int32_t domain) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  const int32_t e = syscall(SYS_close, fd) == 0 ? 0 : errno;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  const long ns = (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+  if (ns > kSlowCloseNs && domain >= 0 && domain <= 63) g_slowDomains.fetch_or(uint64_t{1} << domain, std::memory_order_relaxed);
+  return e;
+}
+
 // One batch's inputs and outputs in memory the addon owns: the synchronous call fills it on
 // this thread; probeBatchStart fills it on a thread of its own while JS goes on.
 struct BatchJob {
@@ -359,6 +385,11 @@ struct BatchJob {
   // close the previous batch's fds, wait for sockstat to settle, read the fd table and the
   // counters; after the calls, the counters again while the new fds are open.
   std::vector<int32_t> closeFirst, closeErrs;
+  // The SO_DOMAIN of each closeFirst fd when known (the batch before's own fds, "after"): a fd of
+  // a family whose release is quick is closed on this thread, the others by the close pool.
+  std::vector<int32_t> closeFirstDomains;
+  std::vector<int32_t> poolFds, poolErrs;
+  std::vector<size_t> poolAt;
   size_t closeThreads = 1;
   bool fdTable = false;
   std::vector<int32_t> fdsBefore;
@@ -367,9 +398,36 @@ struct BatchJob {
   long settleTo = -1;        // >= 0: wait for sockstat's "sockets: used" <= this first
   bool settled = true;
   CounterTexts before, during;
+  // After the calls (netTables), while the new fds are open: each new socket looked up in the
+  // /proc/net tables its family can be listed in (NetTable.domains), by sock_diag or as text.
+  struct NetTable {
+    int kind = 0;  // 0 read the text, 1 unix_diag, 2 inet_diag (family, protocol)
+    int family = 0, protocol = 0;
+    std::string path;              // the text table (also read when sock_diag fails)
+    std::vector<int32_t> domains;  // the SO_DOMAIN values whose sockets it can list
+  };
+  struct NetFound {
+    size_t table = 0;   // index into netTables
+    int diagErr = 0;    // kind 1, 2: 0 or the errno sock_diag answered (then the text was read)
+    UnixDiag unix;
+    InetDiag inet;
+    bool text = false;  // the text was read: textErr 0 and textBody, or the errno
+    int textErr = 0;
+    std::string textBody;
+  };
+  bool hasLookup = false;
+  std::vector<NetTable> netTables;
+  std::vector<uint32_t> lookupInodes;  // the new sockets' inodes, first-seen order
+  std::vector<NetFound> netFound;      // the tables asked, in netTables order
+  // The chain (RunChain): set under g_chainMu. onThread: a thread runs this job or will (it is
+  // some job's next), or waits after it for a next; the job may not be freed meanwhile.
+  BatchJob* next = nullptr;
+  bool hasSuccessor = false;      // a batch was started after this one
+  bool noNext = false;            // none will be (its handle is being freed): do not wait for one
+  bool onThread = false;
+  std::vector<int32_t> openFds;   // after the calls: the fds left open, until a next takes them
+  std::vector<int32_t> openDomains;  // and their SO_DOMAIN
   std::atomic<bool> finished{false};
-  pthread_t thread{};
-  bool running = false;  // a thread was started and not joined yet
   bool done = false;     // RunBatch has run (the result may be taken once)
   bool taken = false;
 
@@ -393,8 +451,23 @@ struct BatchJob {
     bool closing = false;
     if (!closeFirst.empty()) {
       closeErrs.assign(closeFirst.size(), 0);
-      closing = PoolCloseBegin(closeFirst.data(), closeErrs.data(), closeFirst.size(),
-                               std::min(closeThreads, closeFirst.size()));
+      poolFds.clear();
+      poolAt.clear();
+      const bool known = closeFirstDomains.size() == closeFirst.size();
+      for (size_t i = 0; i < closeFirst.size(); ++i) {
+        if (known && !SlowToRelease(closeFirstDomains[i])) {
+          closeErrs[i] = CloseTimed(closeFirst[i], closeFirstDomains[i]);
+        } else {
+          poolFds.push_back(closeFirst[i]);
+          poolAt.push_back(i);
+        }
+      }
+      if (!poolFds.empty()) {
+        poolErrs.assign(poolFds.size(), 0);
+        closing = PoolCloseBegin(poolFds.data(), poolErrs.data(), poolFds.size(),
+                                 std::min(closeThreads, poolFds.size()));
+        if (!closing) CopyPoolErrs();
+      }
     }
     if (!countersRoot.empty() && settleTo >= 0) settled = WaitSockstat(countersRoot, settleTo, 2000);
     if (fdTable) fdTableErr = ReadOpenFds(&fdsBefore);
@@ -402,25 +475,149 @@ struct BatchJob {
     RunBatch(Route::kSocket, d.data(), t.data(), p.data(), d.size(), closeNow, o, arena, caps,
              hasRaw ? raw.data() : nullptr);
     if (!countersRoot.empty()) ReadCounters(countersRoot, &during);
+    if (hasLookup) Lookup();
     // The previous batch's releases ran while these calls were made; their errnos are in now.
-    if (closing) PoolFinish(&g_pool, false);
+    if (closing) {
+      PoolFinish(&g_pool, false);
+      CopyPoolErrs();
+    }
     done = true;
-    finished.store(true, std::memory_order_release);
   }
-  void Join() {
-    if (!running) return;
-    pthread_join(thread, nullptr);
-    running = false;
+  void CopyPoolErrs() {
+    for (size_t k = 0; k < poolAt.size(); ++k) closeErrs[poolAt[k]] = poolErrs[k];
+  }
+  // The fds the calls left open (no errno, no signal), in case order, and their SO_DOMAIN.
+  void LeftOpen(std::vector<int32_t>* fds, std::vector<int32_t>* domains) const {
+    fds->clear();
+    domains->clear();
+    if (closeNow) return;
+    for (size_t i = 0; i < err.size(); ++i) {
+      if (err[i] == 0 && sig[i] == 0) {
+        fds->push_back(fd[i]);
+        domains->push_back(soDomain[i]);
+      }
+    }
+  }
+  void Lookup() {
+    lookupInodes.clear();
+    netFound.clear();
+    std::vector<char> want(netTables.size(), 0);
+    std::unordered_set<uint32_t> seen;
+    for (size_t i = 0; i < err.size(); ++i) {
+      if (err[i] != 0 || sig[i] != 0) continue;
+      const uint32_t ino = static_cast<uint32_t>(stIno[i]);
+      if (seen.insert(ino).second) lookupInodes.push_back(ino);
+      for (size_t t = 0; t < netTables.size(); ++t) {
+        if (want[t]) continue;
+        const auto& ds = netTables[t].domains;
+        if (std::find(ds.begin(), ds.end(), soDomain[i]) != ds.end()) want[t] = 1;
+      }
+    }
+    for (size_t t = 0; t < netTables.size(); ++t) {
+      if (!want[t]) continue;
+      const NetTable& nt = netTables[t];
+      NetFound f;
+      f.table = t;
+      if (nt.kind == 1) f.diagErr = DiagUnixLookup(lookupInodes, UnixDiagMode::kAuto, &f.unix);
+      if (nt.kind == 2) f.diagErr = DiagInetLookup(nt.family, nt.protocol, lookupInodes, &f.inet);
+      if (nt.kind == 0 || f.diagErr != 0) {
+        f.text = true;
+        f.textErr = ReadText(nt.path, &f.textBody);
+      }
+      netFound.push_back(std::move(f));
+    }
   }
 };
 
-void* RunJob(void* arg) {
-  static_cast<BatchJob*>(arg)->Run();
-  return nullptr;
+pthread_mutex_t g_chainMu = PTHREAD_MUTEX_INITIALIZER;
+// Broadcast when a job finishes, gets a next, or is left by its thread.
+pthread_cond_t g_chainCv = PTHREAD_COND_INITIALIZER;
+
+// How long a batch's thread waits for the next batch after finishing one, before it ends.
+constexpr long kLingerMs = 50;
+
+// Finish a job that ran (on any thread): its open fds recorded, finished set, waiters woken.
+// g_chainMu held.
+void MarkFinished(BatchJob* j) {
+  j->LeftOpen(&j->openFds, &j->openDomains);
+  j->finished.store(true, std::memory_order_release);
+  pthread_cond_broadcast(&g_chainCv);
+}
+
+// A sweep's batch thread: runs its job, then the job started after it (probeBatchStart's
+// option "after"), and so on, each closing the fds the one before left open. When no next job
+// comes within kLingerMs the thread ends; the next one gets a thread of its own then.
+void* RunChain(void* arg) {
+  BatchJob* j = static_cast<BatchJob*>(arg);
+  for (;;) {
+    j->Run();
+    pthread_mutex_lock(&g_chainMu);
+    MarkFinished(j);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += kLingerMs * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (j->next == nullptr && !j->noNext) {
+      if (pthread_cond_timedwait(&g_chainCv, &g_chainMu, &until) == ETIMEDOUT) break;
+    }
+    BatchJob* n = j->next;
+    if (n != nullptr) {
+      n->closeFirst.swap(j->openFds);
+      n->closeFirstDomains.swap(j->openDomains);
+      j->openFds.clear();
+      j->openDomains.clear();
+    }
+    j->onThread = false;
+    pthread_cond_broadcast(&g_chainCv);
+    pthread_mutex_unlock(&g_chainMu);
+    if (n == nullptr) return nullptr;
+    j = n;
+  }
 }
 
 // Vectors of batches already taken by JS, for the next batches (node's thread only).
 std::vector<std::unique_ptr<BatchJob>> g_spare;
+
+// Option "netTables": [{kind: 'text' | 'unix' | 'inet', family, protocol, path, domains}].
+bool TakeNetTables(Napi::Env env, const Napi::Value& v, const char* kFn, BatchJob* job) {
+  if (!v.IsArray()) {
+    return ThrowType(env, Arg(kFn, "options.netTables") + " must be an array of {kind, family, protocol, path, domains}, got " + Describe(v));
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value e = a.Get(k);
+    if (env.IsExceptionPending()) return false;
+    const std::string name = "options.netTables[" + std::to_string(k) + "]";
+    if (!e.IsObject()) return ThrowType(env, Arg(kFn, name.c_str()) + " must be an object, got " + Describe(e));
+    Napi::Object o = e.As<Napi::Object>();
+    Napi::Value kind = o.Get("kind"), family = o.Get("family"), protocol = o.Get("protocol"), path = o.Get("path"), domains = o.Get("domains");
+    if (env.IsExceptionPending()) return false;
+    BatchJob::NetTable t;
+    const std::string ks = kind.IsString() ? kind.As<Napi::String>().Utf8Value() : "";
+    if (ks != "text" && ks != "unix" && ks != "inet") {
+      return ThrowType(env, Arg(kFn, (name + ".kind").c_str()) + " must be 'text', 'unix' or 'inet', got " + Describe(kind));
+    }
+    t.kind = ks == "text" ? 0 : ks == "unix" ? 1 : 2;
+    double f = 0, p = 0;
+    if (t.kind == 2 && (!GetInteger(env, family, kFn, (name + ".family").c_str(), 0, 255, "an address family 0..255", &f) ||
+                        !GetInteger(env, protocol, kFn, (name + ".protocol").c_str(), 0, 255, "an IP protocol 0..255", &p))) {
+      return false;
+    }
+    t.family = static_cast<int>(f);
+    t.protocol = static_cast<int>(p);
+    if (!path.IsString() || path.As<Napi::String>().Utf8Value().empty()) {
+      return ThrowType(env, Arg(kFn, (name + ".path").c_str()) + " must be the table's file, such as \"/proc/net/unix\", got " + Describe(path));
+    }
+    t.path = path.As<Napi::String>().Utf8Value();
+    Napi::Int32Array ds;
+    if (!GetInt32Array(env, domains, kFn, (name + ".domains").c_str(), &ds)) return false;
+    t.domains.assign(ds.Data(), ds.Data() + ds.ElementLength());
+    job->netTables.push_back(std::move(t));
+  }
+  job->hasLookup = true;
+  return true;
+}
 
 // The arguments of probeBatch / probeBatchStart, checked and copied into a job; null (with a
 // JS exception pending) when one is bad.
@@ -489,6 +686,7 @@ std::unique_ptr<BatchJob> TakeArgs(const Napi::CallbackInfo& info, const char* k
   Napi::Value fdTable = opts.Get("fdTable");
   Napi::Value countersRoot = opts.Get("countersRoot");
   Napi::Value settleTo = opts.Get("settleTo");
+  Napi::Value netTables = opts.Get("netTables");
   if (env.IsExceptionPending()) return nullptr;
   if (!closeFirst.IsUndefined()) {
     Napi::Int32Array fds;
@@ -523,6 +721,7 @@ std::unique_ptr<BatchJob> TakeArgs(const Napi::CallbackInfo& info, const char* k
     }
     job->settleTo = static_cast<long>(v);
   }
+  if (!netTables.IsUndefined() && !TakeNetTables(env, netTables, kFn, job.get())) return nullptr;
   job->closeNow = closeNow;
   job->d.assign(domains.Data(), domains.Data() + n);
   job->t.assign(types.Data(), types.Data() + n);
@@ -584,7 +783,36 @@ Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
   out.Set("link", link);
   out.Set("fdinfo", fdinfo);
   out.Set("protoName", protoName);
-  if (!job.closeFirst.empty()) out.Set("closeErrs", Copy<int32_t, Napi::Int32Array>(env, job.closeErrs));
+  if (!job.closeFirst.empty()) {
+    out.Set("closeFirst", Copy<int32_t, Napi::Int32Array>(env, job.closeFirst));
+    out.Set("closeErrs", Copy<int32_t, Napi::Int32Array>(env, job.closeErrs));
+  }
+  if (job.hasLookup) {
+    Napi::Object lk = Napi::Object::New(env);
+    std::vector<double> inodes(job.lookupInodes.begin(), job.lookupInodes.end());
+    lk.Set("inodes", Copy<double, Napi::Float64Array>(env, inodes));
+    Napi::Array tables = Napi::Array::New(env, job.netFound.size());
+    for (size_t k = 0; k < job.netFound.size(); ++k) {
+      const BatchJob::NetFound& f = job.netFound[k];
+      const int kind = job.netTables[f.table].kind;
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("table", Napi::Number::New(env, static_cast<double>(f.table)));
+      if (kind == 1) t.Set("diag", UnixDiagToJs(env, f.diagErr, f.unix));
+      if (kind == 2) t.Set("diag", InetDiagToJs(env, f.diagErr, f.inet));
+      if (f.text) {
+        if (f.textErr != 0) {
+          t.Set("textErrno", Napi::Number::New(env, f.textErr));
+        } else {
+          napi_value sv;
+          NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, f.textBody.data(), f.textBody.size(), &sv), Napi::Value());
+          t.Set("text", Napi::Value(env, sv));
+        }
+      }
+      tables.Set(static_cast<uint32_t>(k), t);
+    }
+    lk.Set("tables", tables);
+    out.Set("lookup", lk);
+  }
   if (job.fdTable) {
     if (job.fdTableErr != 0) out.Set("fdTableErrno", Napi::Number::New(env, job.fdTableErr));
     else out.Set("fdsBefore", Copy<int32_t, Napi::Int32Array>(env, job.fdsBefore));
@@ -619,9 +847,36 @@ BatchJob* JobArg(const Napi::CallbackInfo& info, const char* fn) {
 }
 
 void FinalizeJob(Napi::Env, BatchJob* job) {
-  // Never free memory a running thread writes into: wait for it (its fds stay with the process).
-  job->Join();
+  // Never free memory a thread uses: wait until no thread runs this job or waits after it (a
+  // job's fds stay with the process).
+  pthread_mutex_lock(&g_chainMu);
+  job->noNext = true;
+  pthread_cond_broadcast(&g_chainCv);
+  while (job->onThread) pthread_cond_wait(&g_chainCv, &g_chainMu);
+  pthread_mutex_unlock(&g_chainMu);
   delete job;
+}
+
+// Start a thread for the chain from `job` (onThread set); when none can be made, run the job on
+// this thread now.
+void StartChain(BatchJob* job) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  bool started;
+  {
+    AsyncSignalsBlocked quiet;
+    pthread_t th;
+    started = pthread_create(&th, &attr, RunChain, job) == 0;
+  }
+  pthread_attr_destroy(&attr);
+  if (started) return;
+  job->Run();
+  pthread_mutex_lock(&g_chainMu);
+  MarkFinished(job);
+  job->onThread = false;
+  pthread_mutex_unlock(&g_chainMu);
 }
 
 }  // namespace
@@ -640,25 +895,60 @@ Napi::Value ProbeBatch(const Napi::CallbackInfo& info) {
 // the previous batch). Until probeBatchJoin returns, the caller must not open or close an fd:
 // the fd numbers the kernel hands out are among the things compared. Asynchronous signals are
 // blocked on that thread, so they go to the threads that handled them before. When no thread
-// can be started, the batch runs on this thread at probeBatchJoin.
+// can be started, the batch runs on this thread before probeBatchStart returns.
+//
+// Option "after" (a handle of an earlier batch that has no successor yet): run this batch after
+// that one, closing the fds it left open first (instead of closeFirst). While that batch's thread
+// is still at work or waits after it, this batch runs on the same thread as soon as that one is
+// done, without waiting for node; otherwise on a new thread.
 Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info) {
+  static const char kFn[] = "probeBatchStart";
   Napi::Env env = info.Env();
-  std::unique_ptr<BatchJob> job = TakeArgs(info, "probeBatchStart");
+  std::unique_ptr<BatchJob> job = TakeArgs(info, kFn);
   if (!job) return env.Undefined();
+  BatchJob* after = nullptr;
+  Napi::Value afterOpt = info[3].As<Napi::Object>().Get("after");
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (!afterOpt.IsUndefined()) {
+    if (!afterOpt.IsExternal()) {
+      ThrowType(env, Arg(kFn, "options.after") + " must be what probeBatchStart returned, got " + Describe(afterOpt));
+      return env.Undefined();
+    }
+    if (!job->closeFirst.empty()) {
+      ThrowType(env, Arg(kFn, "options.after") + " closes the fds that batch left open: options.closeFirst cannot be given too");
+      return env.Undefined();
+    }
+    after = afterOpt.As<Napi::External<BatchJob>>().Data();
+  }
   BatchJob* raw = job.release();
   Napi::External<BatchJob> handle = Napi::External<BatchJob>::New(env, raw, FinalizeJob);
   if (env.IsExceptionPending()) {
     delete raw;
     return env.Undefined();
   }
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  {
-    AsyncSignalsBlocked quiet;
-    raw->running = pthread_create(&raw->thread, &attr, RunJob, raw) == 0;
+  pthread_mutex_lock(&g_chainMu);
+  if (after != nullptr && after->hasSuccessor) {
+    pthread_mutex_unlock(&g_chainMu);
+    ThrowRange(env, Arg(kFn, "options.after") + " already has a batch started after it");
+    return env.Undefined();
   }
-  pthread_attr_destroy(&attr);
+  raw->onThread = true;
+  if (after != nullptr) {
+    after->hasSuccessor = true;
+    if (after->onThread) {
+      after->next = raw;
+      pthread_cond_broadcast(&g_chainCv);
+      pthread_mutex_unlock(&g_chainMu);
+      return handle;
+    }
+    // That batch's thread has ended: the fds it left open are this batch's to close.
+    raw->closeFirst.swap(after->openFds);
+    raw->closeFirstDomains.swap(after->openDomains);
+    after->openFds.clear();
+    after->openDomains.clear();
+  }
+  pthread_mutex_unlock(&g_chainMu);
+  StartChain(raw);
   return handle;
 }
 
@@ -671,8 +961,9 @@ Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
     ThrowRange(env, "probeBatchJoin: this batch's result was already taken");
     return env.Undefined();
   }
-  job->Join();
-  if (!job->done) job->Run();  // no thread could be started
+  pthread_mutex_lock(&g_chainMu);
+  while (!job->finished.load(std::memory_order_acquire)) pthread_cond_wait(&g_chainCv, &g_chainMu);
+  pthread_mutex_unlock(&g_chainMu);
   job->taken = true;
   Napi::Value r = ResultOf(env, *job);
   // The copies are in JS now; the job keeps only what it needs to be finalized, and its vectors
@@ -687,13 +978,12 @@ Napi::Value ProbeBatchJoin(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// Whether a probeBatchStart batch's thread is done (probeBatchJoin would not wait). A batch whose
-// thread could not be started runs at probeBatchJoin: true.
+// Whether a probeBatchStart batch is done (probeBatchJoin would not wait).
 Napi::Value ProbeBatchDone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BatchJob* job = JobArg(info, "probeBatchDone");
   if (job == nullptr) return env.Undefined();
-  return Napi::Boolean::New(env, !job->running || job->finished.load(std::memory_order_acquire));
+  return Napi::Boolean::New(env, job->finished.load(std::memory_order_acquire));
 }
 
 // The deferred close of a batch's fds, from the close pool.

@@ -1,6 +1,7 @@
 import { strict as assert } from 'assert';
 import { defaultMatrix, matrixCases, matrixSize, parseAxis, INVALID_FLAG } from '../lib/sweep/matrix';
 import { fuzzCases } from '../lib/sweep/fuzz';
+import { casesOfColumns } from '../lib/probe';
 
 describe('sweep matrix', () => {
   it('the default matrix covers domains 0..AF_MAX+3, types 0..15, five flag sets and the protocol list', () => {
@@ -13,6 +14,34 @@ describe('sweep matrix', () => {
     let n = 0;
     for (const _ of matrixCases(m)) n++;
     assert.equal(n, matrixSize(m));
+  });
+
+  it('takeColumns(n) walks the cases in iteration order, batch after batch, whatever n and the axes\' lengths', () => {
+    const shapes = [
+      defaultMatrix(46),
+      { domains: [1, 2], types: [1], flags: [0, 0o4000], protocols: [0, 6, 17] },
+      { domains: [7], types: [1, 2, 3], flags: [0], protocols: [0] },
+      { domains: [1, 2], types: [], flags: [0], protocols: [0] },
+      { domains: [], types: [1], flags: [0], protocols: [0] },
+      { domains: [1], types: [1], flags: [0], protocols: [] },
+    ];
+    for (const m of shapes) {
+      const all = [...matrixCases(m)];
+      for (const n of [1, 2, 3, 7, 48, 2048, 1_000_000]) {
+        const mc = matrixCases(m);
+        const got = [];
+        for (let b = mc.takeColumns(n); b !== null; b = mc.takeColumns(n)) {
+          assert.ok(b.domains.length > 0 && b.domains.length <= n);
+          assert.equal(b.types.length, b.domains.length);
+          assert.equal(b.protocols.length, b.domains.length);
+          for (const c of casesOfColumns(b)) got.push(c);
+        }
+        assert.deepEqual(got, all, `batches of ${n}`);
+        assert.equal(mc.takeColumns(n), null, 'nothing after the end');
+        // takeColumns() does not disturb iteration.
+        assert.equal([...mc].length, all.length);
+      }
+    }
   });
 
   it('parses axes with names, numbers and ranges, and refuses empty or repeated values', () => {

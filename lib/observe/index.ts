@@ -88,15 +88,25 @@ export function readSocketTables(
     const rel = `net/${table}`;
     const text = explicit && !opts.onlyPresent ? readProcText(rel, 'latin1') : readProcTextIfPresent(rel, 'latin1');
     if (text === null) continue;
-    const file = procPath(rel);
-    const nl = text.indexOf('\n');
-    const header = nl < 0 ? text : text.slice(0, nl);
-    scanInodes(table, text, file, (inode, start, end, lineNo) => {
-      if (want !== undefined && !want.has(inode)) return;
-      if (!index.has(inode)) index.set(inode, new SocketTableEntry(table, text, start, end, lineNo, header, file));
-    });
+    indexSocketTable(table, text, procPath(rel), want, index);
   }
   return index;
+}
+
+/**
+ * The rows of one socket table's text (read from `file`) into `index` by inode, as
+ * readSocketTables does: only the inodes in `want` (all without it), an inode already in
+ * `index` kept. Rows are parsed when asked (SocketTableEntry).
+ */
+export function indexSocketTable(
+  table: NetTableName, text: string, file: string, want: ReadonlySet<number> | undefined, index: Map<number, unknown>,
+): void {
+  const nl = text.indexOf('\n');
+  const header = nl < 0 ? text : text.slice(0, nl);
+  scanInodes(table, text, file, (inode, start, end, lineNo) => {
+    if (want !== undefined && !want.has(inode)) return;
+    if (!index.has(inode)) index.set(inode, new SocketTableEntry(table, text, start, end, lineNo, header, file));
+  });
 }
 
 /** Read and parse one socket table: readNetTable('unix') -> UnixRow[] etc. */

@@ -5,7 +5,7 @@
  * SOCK_CLOEXEC and SOCK_NONBLOCK plus one invalid flag bit, and protocols 0, each IPPROTO_*,
  * each NETLINK_*, htons(ETH_P_ALL) and out-of-range values.
  */
-import type { SocketCase } from '../types';
+import type { CaseColumns, SocketCase } from '../types';
 import { IPPROTO, NETLINK, ETH_P, SOCK_CLOEXEC, SOCK_NONBLOCK, htons } from '../abi/constants';
 import { NameError, parseDomain, parseProtocol, parseType, parseInt32 } from '../abi/names';
 
@@ -43,14 +43,74 @@ export function matrixSize(m: Matrix): number {
 }
 
 /** Cases in a fixed order: domain, then type, then flags, then protocol. */
-export function* matrixCases(m: Matrix): Generator<SocketCase> {
-  for (const domain of m.domains) {
-    for (const t of m.types) {
-      for (const f of m.flags) {
-        for (const protocol of m.protocols) yield { domain, type: t | f, protocol };
+export function matrixCases(m: Matrix): MatrixCases {
+  return new MatrixCases(m);
+}
+
+/**
+ * The cases of a matrix, iterable as often as wanted; takeColumns(n) hands out the next n of one
+ * walk as columns (a sweep's batch), with no iterator result or case object per case.
+ */
+export class MatrixCases implements Iterable<SocketCase> {
+  private readonly d: number[];
+  private readonly t: number[];
+  private readonly f: number[];
+  private readonly p: number[];
+  // takeColumns' position: indexes into the four axes, protocol fastest.
+  private di = 0;
+  private ti = 0;
+  private fi = 0;
+  private pi = 0;
+
+  constructor(m: Matrix) {
+    this.d = m.domains.slice();
+    this.t = m.types.slice();
+    this.f = m.flags.slice();
+    this.p = m.protocols.slice();
+  }
+
+  *[Symbol.iterator](): Iterator<SocketCase> {
+    for (const domain of this.d) {
+      for (const t of this.t) {
+        for (const f of this.f) {
+          for (const protocol of this.p) yield { domain, type: t | f, protocol };
+        }
       }
     }
   }
+
+  /**
+   * The next (up to) n cases of takeColumns' walk, in iteration order, as three int32 columns:
+   * no case object is made (a sweep makes a batch's objects only when it predicts it,
+   * casesOfColumns); null at the end.
+   */
+  takeColumns(n: number): CaseColumns | null {
+    const domains = new Int32Array(n);
+    const types = new Int32Array(n);
+    const protocols = new Int32Array(n);
+    let k = 0;
+    const { d, t, f, p } = this;
+    if (p.length === 0 || f.length === 0 || t.length === 0) return null;
+    while (k < n && this.di < d.length) {
+      const domain = d[this.di];
+      const type = t[this.ti] | f[this.fi];
+      while (k < n && this.pi < p.length) {
+        domains[k] = domain;
+        types[k] = type;
+        protocols[k++] = p[this.pi++];
+      }
+      if (this.pi < p.length) break;
+      this.pi = 0;
+      if (++this.fi < f.length) continue;
+      this.fi = 0;
+      if (++this.ti < t.length) continue;
+      this.ti = 0;
+      this.di++;
+    }
+    if (k === 0) return null;
+    return k === n ? { domains, types, protocols } : { domains: domains.subarray(0, k), types: types.subarray(0, k), protocols: protocols.subarray(0, k) };
+  }
+
 }
 
 function range(a: number, b: number): number[] {

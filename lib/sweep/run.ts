@@ -10,12 +10,13 @@
  */
 import type { HostProfile, Observation, Prediction, SocketCase, Verdict } from '../types';
 import { KernelModel, plainPrediction } from '../kernel';
-import { observeBatchRaw, observationAt, preparePipelineBatch, startPipelineBatch, closeOpenBatch, DEFAULT_CLOSE_THREADS, type PipelineBatch, type PreparedPipelineBatch, type RawBatch } from '../probe';
+import { observeBatchRaw, observationAt, preparePipelineBatch, preparePipelineColumns, startPipelineBatch, closeOpenBatch, DEFAULT_CLOSE_THREADS, type PipelineBatch, type RawBatch } from '../probe';
 import { getProcRoot } from '../observe/procfs';
 import type { NativeCounterTexts } from '../native';
 import { alignCase, alignEnvFromProfile, resultLabel, sameResult, type AlignEnv } from '../bridge/align';
 import { readCounters, readSockstatUsed, diffCounters, countersFromTexts, type Counters } from '../bridge/counters';
 import { listOpenFds } from '../bridge/fdtable';
+import { MatrixCases } from './matrix';
 // The align part only: the tracing itself (tracefs, dmesg) loads when a sweep asks for a kernel trace.
 import { alignTrace, predictedCapsOf, describeAgreement } from '../ktrace/align';
 import type { KernelTrace } from '../ktrace';
@@ -166,13 +167,14 @@ export async function runSweep(
 
   /** Predict cases b.predictedUpTo .. + limit - 1 (the first from the batch's fd table); true when all are. */
   const predictSome = (b: Observed, limit: number): boolean => {
-    const n = b.batch.length;
+    const cases = b.batch;
+    const n = cases.length;
     if (b.predictedUpTo === 0) {
       model.setOpenFds(b.fds);
       b.loadedBefore = model.loadedModules();
     }
     const end = Math.min(n, b.predictedUpTo + limit);
-    for (let i = b.predictedUpTo; i < end; i++) b.lean[i] = model.predictLean(b.batch[i], true);
+    for (let i = b.predictedUpTo; i < end; i++) b.lean[i] = model.predictLean(cases[i], true);
     b.predictedUpTo = end;
     if (end < n) return false;
     // The model forgets the batch's fds, and the batch's counters are recorded.
@@ -230,7 +232,7 @@ export async function runSweep(
     // pipeline's does), never their outcomes.
     const raw = observeBatchRaw(thisBatch, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet !== false },
       countersMode !== 'off' ? () => { during = readCounters(); } : undefined);
-    const b = observed(thisBatch, fds, raw);
+    const b = observed(fds, raw);
     b.before = before;
     b.during = during;
     b.settled = settled;
@@ -258,12 +260,9 @@ export async function runSweep(
   return out;
 }
 
-/** A batch observed, before its predictions. */
-function observed(batch: SocketCase[], fds: number[], raw: RawBatch): Observed {
-  return {
-    batch, lean: new Array<number | Prediction>(batch.length), predictedUpTo: 0, obs: null, raw, steps: null,
-    fds, loadedBefore: [], modulesMoved: false, next: 0, resync: null, branched: false, texts: null, before: null, during: null, settled: true,
-  };
+/** A batch observed, before its predictions. Its case objects are raw.cases, made when first read. */
+function observed(fds: number[], raw: RawBatch): Observed {
+  return new ObservedBatch(fds, raw);
 }
 
 /** The Prediction of case i, made from a plain errno when that is all predictLean kept. */
@@ -284,45 +283,55 @@ function allPreds(b: Observed): Prediction[] {
 
 /** The Observation of case i, built when first asked for. */
 function obsAt(b: Observed, i: number): Observation {
-  b.obs ??= new Array<Observation>(b.batch.length);
+  b.obs ??= new Array<Observation>(b.lean.length);
   return b.obs[i] ??= observationAt(b.raw, i);
 }
 
 /** One batch: its predictions, its observations, and how far its verdicts are out. */
-interface Observed {
-  batch: SocketCase[];
+type Observed = ObservedBatch;
+
+class ObservedBatch {
   /** Per case: the errno of a plain prediction (KernelModel.predictLean), or the Prediction. */
   lean: Array<number | Prediction>;
   /** Cases predicted so far (the pipeline predicts a batch in chunks, as it lines it up). */
-  predictedUpTo: number;
+  predictedUpTo = 0;
   /** Observations built so far (obsAt). */
-  obs: Observation[] | null;
-  raw: RawBatch;
-  steps: ReturnType<typeof alignTrace> | null;
-  /** The fd table before the batch's calls. */
-  fds: number[];
-  loadedBefore: string[];
-  modulesMoved: boolean;
+  obs: Observation[] | null = null;
+  steps: ReturnType<typeof alignTrace> | null = null;
+  loadedBefore: string[] = [];
+  modulesMoved = false;
   /** The next case whose verdict is to go out. */
-  next: number;
+  next = 0;
   /** Where the fd table was resynced from the kernel's after a branching case: [first re-predicted case, its fd table]. */
-  resync: [number, number[]] | null;
+  resync: [number, number[]] | null = null;
   /** Whether a case of this batch took another of its possible results than the model's first. */
-  branched: boolean;
+  branched = false;
   /** The counters' files before and during the calls as the addon read them (parsed when the batch is predicted). */
-  texts: { before: NativeCounterTexts; during: NativeCounterTexts } | null;
+  texts: { before: NativeCounterTexts; during: NativeCounterTexts } | null = null;
   /** The counters before and during the calls, and whether sockstat had settled before them. */
-  before: Counters | null;
-  during: Counters | null;
-  settled: boolean;
+  before: Counters | null = null;
+  during: Counters | null = null;
+  settled = true;
+
+  /** fds: the fd table before the batch's calls. */
+  constructor(readonly fds: number[], readonly raw: RawBatch) {
+    this.lean = new Array<number | Prediction>(raw.r.errno.length);
+  }
+
+  /** The batch's cases (a matrix batch's objects are made when first read). */
+  get batch(): SocketCase[] {
+    return this.raw.cases as SocketCase[];
+  }
 }
 
-/** Cases predicted or lined up between two looks at whether the running batch is done. */
+/** Cases predicted or lined up between two looks at whether the oldest running batch is done. */
 const CHUNK = 64;
 /** How often the pipeline lets the event loop run (SIGINT is seen within this). */
 const YIELD_MS = 20;
-/** Batches observed and not yet lined up, at most: then the kernel side waits. */
+/** Batches observed and not yet lined up, with those started, at most: then the kernel side waits. */
 const MAX_BACKLOG = 16;
+/** Batches started and not yet joined, at most: the kernel side's queue. */
+const AHEAD = 8;
 
 interface PipelineHooks {
   predictSome: (b: Observed, limit: number) => boolean;
@@ -333,27 +342,31 @@ interface PipelineHooks {
 }
 
 /**
- * The overlapped sweep: one batch always running on a thread of the addon's own - the previous
- * batch's close, the fd table, the counters, the calls, the counters again - while this thread
+ * The overlapped sweep: the kernel side of each batch - the previous batch's close, the fd table,
+ * the counters, the calls, the counters again, the /proc/net lookup of the new sockets - runs on
+ * a thread of the addon's own, which goes from one batch to the next without waiting for this
+ * thread (each batch is started "after" the one before, up to AHEAD batches ahead). This thread
  * predicts and lines up the batches already observed, a chunk at a time, looking between chunks
- * whether the running batch is done: then it reads its /proc/net rows (the fds still open) and
- * starts the next one at once. The kernel side runs ahead by up to MAX_BACKLOG batches, so
- * neither side waits for the other batch by batch. The model predicts each batch from the fd
- * table read just before its calls, and only after the batch before it is lined up: the order of
- * everything the model sees is the order of the synchronous sweep.
+ * whether the oldest running batch is done: then it takes its results and starts another. The
+ * kernel side runs ahead by up to MAX_BACKLOG batches, so neither side waits for the other batch
+ * by batch. The model predicts each batch from the fd table read just before its calls, and
+ * only after the batch before it is lined up: the order of everything the model sees is the
+ * order of the synchronous sweep.
  *
- * A batch is started right after the one before is joined and its rows read; the next batch's
- * cases are checked and laid out while a batch runs. This thread opens and closes no fd while a
- * batch runs (the verdict handlers only compute and write to fds already open), and lets the
- * event loop run (signal handlers) every YIELD_MS. Returns whether every case was swept (false:
- * stopped by shouldStop).
+ * The batches' calls run all the time, so this thread opens and closes no fd from the first start
+ * to the last join (the verdict handlers only compute and write to fds already open), and lets
+ * the event loop run (signal handlers) every YIELD_MS. With exact counters the first batch is
+ * joined before the second starts: its counters are what later batches settle to. Returns
+ * whether every case was swept (false: stopped by shouldStop).
  */
 async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchSize: number, countersMode: 'exact' | 'shared' | 'off', h: PipelineHooks): Promise<boolean> {
-  const it = cases[Symbol.iterator]();
+  // A matrix hands out whole batches as columns (MatrixCases.takeColumns); any other iterable case by case.
+  const matrix = cases instanceof MatrixCases ? cases : null;
+  const it = matrix === null ? cases[Symbol.iterator]() : null;
   const nextCases = (): SocketCase[] | null => {
     const b: SocketCase[] = [];
     while (b.length < batchSize) {
-      const r = it.next();
+      const r = it!.next();
       if (r.done) break;
       b.push(r.value);
     }
@@ -362,44 +375,48 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
   const root = getProcRoot();
   const frozen = opts.frozenFdTable === true;
   const closeThreads = opts.closeThreads ?? DEFAULT_CLOSE_THREADS;
-  type Running = { batch: SocketCase[]; p: PipelineBatch };
+  type Running = { p: PipelineBatch };
   let stopped = false;
-  /** The next batch, checked and laid out while the running one's calls are made. */
-  let ready: { batch: SocketCase[]; prepared: PreparedPipelineBatch } | null | undefined;
-  const prepareNext = (): void => {
-    if (ready !== undefined || stopped) return;
-    const batch = nextCases();
-    ready = batch ? { batch, prepared: preparePipelineBatch(batch, { closeThreads, procNet: opts.procNet !== false }) } : null;
-  };
-  // Set by startNext too: read through `as` so the compiler does not narrow it to null.
-  let running: Running | null = null;
-  /** The fds the last batch left open: the next batch closes them before its calls. */
-  let toClose: Int32Array | null = null;
+  let exhausted = false;
+  /** Started and not joined, oldest first. */
+  const running: Running[] = [];
+  /** The newest batch started: the next starts after it, and its fds are closed here at the end. */
+  let newest: PipelineBatch | null = null;
+  /** The newest batch's fds once it is joined with none after it. */
+  let newestFds: Int32Array | null = null;
   const backlog: Observed[] = [];
 
-  /** Start the next batch, closing the last one's fds first (false: there is none). */
+  /** Start the next batch after the newest (false: there is none). */
   const startNext = (): boolean => {
-    prepareNext();
-    const next = ready;
-    ready = undefined;
-    if (!next) {
-      ready = null;
+    if (stopped || exhausted) return false;
+    const cols = matrix !== null ? matrix.takeColumns(batchSize) : null;
+    const batch = matrix !== null ? null : nextCases();
+    if (!cols && !batch) {
+      exhausted = true;
       return false;
     }
     const baseline = h.baseline();
-    running = {
-      batch: next.batch,
-      p: startPipelineBatch(next.prepared, {
-        closeThreads,
-        procNet: opts.procNet !== false,
-        closeFirst: toClose ?? undefined,
-        fdTable: !frozen,
-        countersRoot: countersMode !== 'off' ? root : undefined,
-        settleTo: countersMode === 'exact' && baseline ? baseline.sockstatUsed : undefined,
-      }),
-    };
-    toClose = null;
+    const how = { closeThreads, procNet: opts.procNet !== false };
+    const prepared = cols ? preparePipelineColumns(cols, how) : preparePipelineBatch(batch!, how);
+    const p = startPipelineBatch(prepared, {
+      closeThreads,
+      procNet: opts.procNet !== false,
+      after: newest ?? undefined,
+      fdTable: !frozen,
+      countersRoot: countersMode !== 'off' ? root : undefined,
+      settleTo: countersMode === 'exact' && baseline ? baseline.sockstatUsed : undefined,
+    });
+    newest = p;
+    newestFds = null;
+    running.push({ p });
     return true;
+  };
+  /** Keep the kernel side's queue full. */
+  const topUp = (): void => {
+    while (running.length < AHEAD && running.length + backlog.length < MAX_BACKLOG) {
+      if (countersMode === 'exact' && h.baseline() === null && running.length > 0) return;
+      if (!startNext()) return;
+    }
   };
 
   // The counters' files read the same from batch to batch while nothing makes or frees a
@@ -426,25 +443,24 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
 
   try {
     let lastYield = Date.now();
-    startNext();
-    while ((running as Running | null) !== null || backlog.length > 0) {
-      const r = running as Running | null;
-      // Join the running batch when there is nothing else to do, or when it is done and the
-      // backlog has room; with MAX_BACKLOG batches waiting, this thread lines them up first.
+    topUp();
+    while (running.length > 0 || backlog.length > 0) {
+      const r = running.length > 0 ? running[0] : null;
+      // Join the oldest running batch when there is nothing else to do, or when it is done and
+      // the backlog has room; with MAX_BACKLOG batches waiting, this thread lines them up first.
       if (r !== null && (backlog.length === 0 || (backlog.length < MAX_BACKLOG && r.p.done()))) {
-        running = null;
+        running.shift();
         const got = r.p.finishOpen();
-        toClose = got.openFds;
+        if (!r.p.followed()) newestFds = got.openFds;
         // The exact counters' baseline (the first batch's "before") is what later batches settle to.
         if (countersMode === 'exact' && h.baseline() === null && got.counters) h.setBaseline(countersFromTexts(got.counters.before, root));
-        // The next batch at once: the kernel side waits only for this batch's /proc/net rows.
         if (opts.shouldStop?.() ?? false) stopped = true;
-        if (!stopped) startNext();
-        const q = observed(r.batch, frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!, got.raw);
+        topUp();
+        const q = observed(frozen ? (opts.profile.limits.openFds.value ?? []) : got.fdsBefore!, got.raw);
         q.texts = got.counters ? { before: got.counters.before, during: got.counters.during } : null;
         q.settled = got.counters?.settled ?? true;
         backlog.push(q);
-        // Signal handlers (SIGINT, SIGTERM) run here, while the next batch's calls are made
+        // Signal handlers (SIGINT, SIGTERM) run here, while the later batches' calls are made
         // (nothing on the event loop of a sweep opens or closes an fd); a turn of the loop also
         // runs V8's pending tasks, so it is taken every YIELD_MS, not every batch.
         if (Date.now() - lastYield >= YIELD_MS) {
@@ -453,22 +469,26 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
         }
         continue;
       }
-      if (r !== null) prepareNext();
       if (work(backlog[0])) {
         backlog.shift();
         h.progress();
+        topUp();
       }
     }
-    const last = toClose as Int32Array | null;
-    toClose = null;
-    if (last) closeOpenBatch(last, closeThreads);
+    const fds = newestFds as Int32Array | null;
+    newestFds = null;
+    if (fds) closeOpenBatch(fds, closeThreads);
   } finally {
-    // After an error: wait for the running batch and close every fd the sweep still holds.
-    const r = running as Running | null;
-    if (r !== null) {
-      try { closeOpenBatch(r.p.finishOpen().openFds, closeThreads); } catch { /* the first error is the one to report */ }
+    // After an error: wait for every running batch, then close the fds of the newest (each
+    // batch before it closed those of the one before; a batch whose finishOpen throws with none
+    // after it closes its own).
+    for (const r of running) {
+      try {
+        const got = r.p.finishOpen();
+        if (!r.p.followed()) newestFds = got.openFds;
+      } catch { /* the first error is the one to report */ }
     }
-    const left = toClose as Int32Array | null;
+    const left = newestFds as Int32Array | null;
     if (left) {
       try { closeOpenBatch(left, closeThreads); } catch { /* the first error is the one to report */ }
     }
