@@ -244,18 +244,15 @@ export class JsonlCaseWriter {
     const b = protoPiece(pn, d);
     const cc = protocolPiece(p);
     if (`${this.head}${index}${a}${b}${t}${cc}${tail}` !== line) return;
-    if (this.aBytes.size < MAX_NAMES) {
-      let row = this.aBytes.get(d);
-      if (row === undefined) this.aBytes.set(d, row = new Map());
-      if (row.size < MAX_NAMES) row.set(t, Buffer.from(a, 'utf8'));
-    }
-    if (this.bBytes.size < MAX_NAMES) {
-      let row = this.bBytes.get(d);
-      if (row === undefined) this.bBytes.set(d, row = new Map());
-      if (row.size < MAX_PROTOCOLS) row.set(p, Buffer.from(b, 'utf8'));
-    }
-    if (this.cBytes.size < MAX_PROTOCOLS) this.cBytes.set(p, Buffer.from(cc, 'utf8'));
-    if (this.tailBytes.size < MAX_NAMES) this.tailBytes.set(errno, Buffer.from(tail + '\n', 'utf8'));
+    // Only the pieces not cached yet (a line misses one or two of them).
+    let aRow = this.aBytes.get(d);
+    if (aRow === undefined && this.aBytes.size < MAX_NAMES) this.aBytes.set(d, aRow = new Map());
+    if (aRow !== undefined && !aRow.has(t) && aRow.size < MAX_NAMES) aRow.set(t, Buffer.from(a, 'utf8'));
+    let bRow = this.bBytes.get(d);
+    if (bRow === undefined && this.bBytes.size < MAX_NAMES) this.bBytes.set(d, bRow = new Map());
+    if (bRow !== undefined && !bRow.has(p) && bRow.size < MAX_PROTOCOLS) bRow.set(p, Buffer.from(b, 'utf8'));
+    if (!this.cBytes.has(p) && this.cBytes.size < MAX_PROTOCOLS) this.cBytes.set(p, Buffer.from(cc, 'utf8'));
+    if (!this.tailBytes.has(errno) && this.tailBytes.size < MAX_NAMES) this.tailBytes.set(errno, Buffer.from(tail + '\n', 'utf8'));
   }
 
   /** The verdict is on the cached shape: a MATCH, errno on both roads, nothing else to say. */
