@@ -75,7 +75,12 @@ export interface ProbeOptions {
    * A batch started earlier that has none started after it yet: this batch runs after it,
    * closing the fds it left open first (closeThreads threads), in place of closeFirst (which may
    * not be given too). While that batch's thread is at work, or waits after it (up to 50 ms),
-   * this batch runs on that thread the moment the batch before is done.
+   * this batch runs on that thread the moment the batch before is done. Of those fds, a family's
+   * whose release is quick is closed on the batch's thread; an AF_PACKET socket (its release
+   * waits for an RCU grace period) is duplicated far above any number the batch can get, its
+   * own number closed at once, and the duplicate closed by the addon's reaper threads in the
+   * background (closeFds waits for them) - or, with no room below RLIMIT_NOFILE for that, by the
+   * close pool before the calls.
    */
   after?: NativeBatchHandle;
 }
@@ -202,7 +207,8 @@ export interface NativeAddon {
    * close() each fd, from up to `threads` threads at once, this one included (AF_PACKET closes
    * each wait for an RCU grace period; concurrent closes share them). The other threads are a
    * pool made on first use and kept for the process (they hold no fd and block asynchronous
-   * signals). Returns the errno of each close (0 = ok).
+   * signals). Returns the errno of each close (0 = ok), once these fds and every duplicate a
+   * pipeline batch handed to the reaper (see ProbeOptions.after) are closed.
    */
   closeFds(fds: Int32Array, threads: number): Int32Array;
   /**

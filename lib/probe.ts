@@ -908,10 +908,13 @@ export function preparePipelineBatch(cases: readonly SocketCase[], opts: Pick<Pi
   return new PreparedPipelineBatch(cases, prepareBatch(cases, { close: 'defer', closeThreads: opts.closeThreads, procNet: opts.procNet }));
 }
 
-/** Close a pipeline batch's fds on this thread (the last batch's, or after an error). */
+/**
+ * Close a pipeline batch's fds on this thread (the last batch's, or after an error), and wait
+ * until the sockets earlier batches handed to the addon's reaper are closed too: when this
+ * returns, no fd of the sweep is open.
+ */
 export function closeOpenBatch(fds: Int32Array, closeThreads = DEFAULT_CLOSE_THREADS): void {
-  if (fds.length === 0) return;
-  throwCloseErrors(fds, native().closeFds(fds, Math.min(closeThreads, fds.length)));
+  throwCloseErrors(fds, native().closeFds(fds, Math.max(1, Math.min(closeThreads, fds.length))));
 }
 
 /**

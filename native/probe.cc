@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,6 +237,120 @@ bool PoolCloseBegin(const int32_t* fds, int32_t* errs, size_t n, size_t threads)
   return true;
 }
 
+// The reaper: threads that close, in the background, duplicates of sockets whose release waits
+// for an RCU grace period. A batch thread dups such a socket to a number far above any its own
+// calls can get (ReapBase), closes the original number at once (not the last reference, so
+// quick), and hands the duplicate here: the number the model counts is free at once, and the
+// release runs while the next calls are made. Reaper threads hold no fd of their own and block
+// every asynchronous signal.
+struct Reaper {
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+  pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+  std::vector<int32_t> queue;
+  std::vector<int32_t> closingFds;  // taken from the queue, close() not returned
+  size_t closing = 0;
+  size_t threads = 0;
+};
+
+Reaper g_reaper;
+
+void* ReaperWorker(void* arg) {
+  Reaper* r = static_cast<Reaper*>(arg);
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    while (r->queue.empty()) pthread_cond_wait(&r->work, &r->mu);
+    const int32_t fd = r->queue.back();
+    r->queue.pop_back();
+    r->closingFds.push_back(fd);
+    ++r->closing;
+    pthread_mutex_unlock(&r->mu);
+    syscall(SYS_close, fd);  // a socket's duplicate: the fd is gone whatever close() says
+    pthread_mutex_lock(&r->mu);
+    r->closingFds.erase(std::find(r->closingFds.begin(), r->closingFds.end(), fd));
+    if (--r->closing == 0 && r->queue.empty()) pthread_cond_broadcast(&r->idle);
+  }
+  return nullptr;
+}
+
+// Queue fds for the reaper, with up to maxThreads threads closing at once (each waits out a
+// grace period; closes waiting together share one). false, with nothing queued, when not one
+// reaper thread exists or could be made: the caller closes them itself.
+bool ReapLater(const std::vector<int32_t>& fds, size_t maxThreads) {
+  if (fds.empty()) return true;
+  Reaper* r = &g_reaper;
+  pthread_mutex_lock(&r->mu);
+  // A reaper thread must not allocate: a thread's first malloc may make glibc count the CPUs
+  // (arena_get2 reads /sys/devices/system/cpu/online), an fd opened in the middle of a batch's
+  // calls. Each thread holds at most one fd in closingFds, and there are at most
+  // kMaxCloseThreads of them: the room is made here, on the batch thread.
+  if (r->closingFds.capacity() < static_cast<size_t>(kMaxCloseThreads)) r->closingFds.reserve(kMaxCloseThreads);
+  const size_t want = std::min(std::min(maxThreads, static_cast<size_t>(kMaxCloseThreads)), r->closing + r->queue.size() + fds.size());
+  if (r->threads < want) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    AsyncSignalsBlocked quiet;
+    while (r->threads < want) {
+      pthread_t th;
+      if (pthread_create(&th, &attr, ReaperWorker, r) != 0) break;
+      ++r->threads;
+    }
+    pthread_attr_destroy(&attr);
+  }
+  if (r->threads == 0) {
+    pthread_mutex_unlock(&r->mu);
+    return false;
+  }
+  r->queue.insert(r->queue.end(), fds.begin(), fds.end());
+  pthread_cond_broadcast(&r->work);
+  pthread_mutex_unlock(&r->mu);
+  return true;
+}
+
+// The fds handed to the reaper and not closed yet, sorted.
+std::vector<int32_t> Reaping() {
+  Reaper* r = &g_reaper;
+  pthread_mutex_lock(&r->mu);
+  std::vector<int32_t> v(r->queue);
+  v.insert(v.end(), r->closingFds.begin(), r->closingFds.end());
+  pthread_mutex_unlock(&r->mu);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Wait until every fd handed to the reaper is closed (the end of a sweep: no fd left behind).
+void ReapWait() {
+  Reaper* r = &g_reaper;
+  pthread_mutex_lock(&r->mu);
+  while (!r->queue.empty() || r->closing != 0) pthread_cond_wait(&r->idle, &r->mu);
+  pthread_mutex_unlock(&r->mu);
+}
+
+// The lowest number a batch thread may dup a slow socket to: above every fd a batch of n calls
+// can get while the fds open besides the batch's are at most tableMax (each call takes the lowest
+// free number), with room below RLIMIT_NOFILE's soft limit for the duplicates. Fixed at first
+// use (the duplicates of all batches sit together); 0 when there is no such room (then the close
+// pool closes the sockets, as for a batch whose table is not known).
+int32_t g_reapBase = 0;
+constexpr int32_t kReapLow = 8192;
+constexpr int32_t kReapRoom = 4096;
+
+int32_t ReapBase(int32_t tableMax, size_t n) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  const long soft = static_cast<long>(std::min<rlim_t>(rl.rlim_cur, INT32_MAX));
+  const long need = static_cast<long>(tableMax) + 1 + static_cast<long>(n) + 1024;
+  if (g_reapBase == 0) {
+    const long base = std::max<long>(need, kReapLow);
+    if (base + kReapRoom > soft) return 0;
+    g_reapBase = static_cast<int32_t>(base);
+  }
+  if (need > g_reapBase || static_cast<long>(g_reapBase) + kReapRoom > soft) return 0;
+  return g_reapBase;
+}
+
 // The fds open in this process, ascending, into *out: /proc/self/fd read with getdents64, less
 // the directory's own fd (opened O_CLOEXEC and closed before returning). 0 or the errno.
 int ReadOpenFds(std::vector<int32_t>* out) {
@@ -388,7 +503,10 @@ struct BatchJob {
   // The SO_DOMAIN of each closeFirst fd when known (the batch before's own fds, "after"): a fd of
   // a family whose release is quick is closed on this thread, the others by the close pool.
   std::vector<int32_t> closeFirstDomains;
-  std::vector<int32_t> poolFds, poolErrs;
+  // The highest fd open before the batch before's calls, below the reaper's numbers (the
+  // batch before's fd table, "after"); -1 when not known (no slow socket is reaped then).
+  int32_t prevTableMax = -1;
+  std::vector<int32_t> poolFds, poolErrs, reapFds;
   std::vector<size_t> poolAt;
   size_t closeThreads = 1;
   bool fdTable = false;
@@ -453,14 +571,27 @@ struct BatchJob {
       closeErrs.assign(closeFirst.size(), 0);
       poolFds.clear();
       poolAt.clear();
+      reapFds.clear();
       const bool known = closeFirstDomains.size() == closeFirst.size();
+      const int32_t reapBase = known && prevTableMax >= 0 ? ReapBase(prevTableMax, d.size()) : 0;
       for (size_t i = 0; i < closeFirst.size(); ++i) {
         if (known && !SlowToRelease(closeFirstDomains[i])) {
           closeErrs[i] = CloseTimed(closeFirst[i], closeFirstDomains[i]);
+          continue;
+        }
+        // A slow socket: its number freed now through a duplicate the reaper closes later.
+        const int hi = reapBase > 0 ? fcntl(closeFirst[i], F_DUPFD_CLOEXEC, reapBase) : -1;
+        if (hi >= 0) {
+          closeErrs[i] = syscall(SYS_close, closeFirst[i]) == 0 ? 0 : errno;
+          reapFds.push_back(hi);
         } else {
           poolFds.push_back(closeFirst[i]);
           poolAt.push_back(i);
         }
+      }
+      if (!ReapLater(reapFds, closeThreads)) {
+        // No reaper thread: these close here (the originals are closed already).
+        for (int32_t fd : reapFds) syscall(SYS_close, fd);
       }
       if (!poolFds.empty()) {
         poolErrs.assign(poolFds.size(), 0);
@@ -470,7 +601,16 @@ struct BatchJob {
       }
     }
     if (!countersRoot.empty() && settleTo >= 0) settled = WaitSockstat(countersRoot, settleTo, 2000);
-    if (fdTable) fdTableErr = ReadOpenFds(&fdsBefore);
+    if (fdTable) {
+      // Less the reaper's duplicates still open: they are the batch before's sockets, closing.
+      const std::vector<int32_t> reaping = Reaping();
+      fdTableErr = ReadOpenFds(&fdsBefore);
+      if (!reaping.empty()) {
+        fdsBefore.erase(std::remove_if(fdsBefore.begin(), fdsBefore.end(), [&](int32_t fd) {
+          return std::binary_search(reaping.begin(), reaping.end(), fd);
+        }), fdsBefore.end());
+      }
+    }
     if (!countersRoot.empty()) ReadCounters(countersRoot, &before);
     RunBatch(Route::kSocket, d.data(), t.data(), p.data(), d.size(), closeNow, o, arena, caps,
              hasRaw ? raw.data() : nullptr);
@@ -482,6 +622,12 @@ struct BatchJob {
       CopyPoolErrs();
     }
     done = true;
+  }
+  // The highest fd of the table read before the calls (the reaper's duplicates left out);
+  // -1 when the table was not read.
+  int32_t TableMax() const {
+    if (!fdTable || fdTableErr != 0) return -1;
+    return fdsBefore.empty() ? 0 : fdsBefore.back();
   }
   void CopyPoolErrs() {
     for (size_t k = 0; k < poolAt.size(); ++k) closeErrs[poolAt[k]] = poolErrs[k];
@@ -513,6 +659,7 @@ struct BatchJob {
         if (std::find(ds.begin(), ds.end(), soDomain[i]) != ds.end()) want[t] = 1;
       }
     }
+    bool reaped = false;
     for (size_t t = 0; t < netTables.size(); ++t) {
       if (!want[t]) continue;
       const NetTable& nt = netTables[t];
@@ -521,6 +668,13 @@ struct BatchJob {
       if (nt.kind == 1) f.diagErr = DiagUnixLookup(lookupInodes, UnixDiagMode::kAuto, &f.unix);
       if (nt.kind == 2) f.diagErr = DiagInetLookup(nt.family, nt.protocol, lookupInodes, &f.inet);
       if (nt.kind == 0 || f.diagErr != 0) {
+        // A text table is a seq_file that restarts its walk at every ~4 KB read, by position:
+        // a socket leaving the list meanwhile (an AF_PACKET duplicate the reaper is closing)
+        // shifts the later rows, and one is skipped. The reaper's closes end first.
+        if (!reaped) {
+          ReapWait();
+          reaped = true;
+        }
         f.text = true;
         f.textErr = ReadText(nt.path, &f.textBody);
       }
@@ -565,6 +719,7 @@ void* RunChain(void* arg) {
     if (n != nullptr) {
       n->closeFirst.swap(j->openFds);
       n->closeFirstDomains.swap(j->openDomains);
+      n->prevTableMax = j->TableMax();
       j->openFds.clear();
       j->openDomains.clear();
     }
@@ -944,6 +1099,7 @@ Napi::Value ProbeBatchStart(const Napi::CallbackInfo& info) {
     // That batch's thread has ended: the fds it left open are this batch's to close.
     raw->closeFirst.swap(after->openFds);
     raw->closeFirstDomains.swap(after->openDomains);
+    raw->prevTableMax = after->TableMax();
     after->openFds.clear();
     after->openDomains.clear();
   }
@@ -1004,6 +1160,9 @@ Napi::Value CloseFds(const Napi::CallbackInfo& info) {
   std::vector<int32_t> copy(fds.Data(), fds.Data() + n);
   std::vector<int32_t> out(n, 0);
   PoolClose(copy.data(), out.data(), n, static_cast<size_t>(threadsD));
+  // Also every duplicate a batch handed to the reaper: when this returns, none of a sweep's
+  // sockets is open.
+  ReapWait();
   if (n > 0) std::memcpy(errs.Data(), out.data(), n * sizeof(int32_t));
   return errs;
 }

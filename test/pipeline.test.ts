@@ -137,6 +137,30 @@ describe('pipeline: the kernel side of a batch on the addon\'s thread', function
     assert.deepEqual(fdsNow(), before, 'no fd left');
   });
 
+  it('an AF_PACKET socket of the batch before is freed through a duplicate the reaper closes; with no room under RLIMIT_NOFILE, by the close pool', () => {
+    const packets: SocketCase[] = Array.from({ length: 40 }, () => ({ domain: 17, type: 3, protocol: 0 }));
+    const before = fdsNow();
+    const [soft, hard] = native().getrlimit(7);
+    for (const limit of [soft, Math.max(...before) + 200]) {
+      const err = native().setrlimit(7, limit, hard);
+      assert.equal(err, 0, `setrlimit(RLIMIT_NOFILE, ${limit})`);
+      try {
+        const one = startPipelineBatch(packets, { fdTable: true });
+        const two = startPipelineBatch(packets, { fdTable: true, after: one });
+        const a = one.finishOpen();
+        const b = two.finishOpen();
+        assert.equal(a.openFds.length, 40, 'root makes AF_PACKET sockets');
+        assert.deepEqual(Array.from(b.openFds), Array.from(a.openFds), `soft limit ${limit}: the second batch got the numbers the first one's sockets had`);
+        assert.deepEqual(Array.from((b.raw.r as NativePipelineResult).closeErrs ?? []), Array.from(a.openFds, () => 0));
+        assert.ok(b.fdsBefore!.every((fd) => fd < limit), 'nothing above the limit');
+        closeOpenBatch(b.openFds);
+        assert.deepEqual(fdsNow(), before, `soft limit ${limit}: no fd left, no duplicate either`);
+      } finally {
+        native().setrlimit(7, soft, hard);
+      }
+    }
+  });
+
   it('after a batch whose thread has ended: the next one gets a thread of its own and still closes its fds', async () => {
     const before = fdsNow();
     const one = startPipelineBatch(cases, {});

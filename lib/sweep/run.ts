@@ -477,7 +477,7 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
     }
     const fds = newestFds as Int32Array | null;
     newestFds = null;
-    if (fds) closeOpenBatch(fds, closeThreads);
+    closeOpenBatch(fds ?? new Int32Array(0), closeThreads);
   } finally {
     // After an error: wait for every running batch, then close the fds of the newest (each
     // batch before it closed those of the one before; a batch whose finishOpen throws with none
@@ -488,10 +488,9 @@ async function pipelined(cases: Iterable<SocketCase>, opts: SweepOptions, batchS
         if (!r.p.followed()) newestFds = got.openFds;
       } catch { /* the first error is the one to report */ }
     }
+    // (After the normal end this only waits for the reaper, which is done.)
     const left = newestFds as Int32Array | null;
-    if (left) {
-      try { closeOpenBatch(left, closeThreads); } catch { /* the first error is the one to report */ }
-    }
+    try { closeOpenBatch(left ?? new Int32Array(0), closeThreads); } catch { /* the first error is the one to report */ }
   }
   return !stopped;
 }
