@@ -167,6 +167,18 @@ describe('ping_init_sock through a user namespace: derived from gid_map only at 
     // A map that keeps the order is read as shown (ping.ts compares the ids themselves).
     assert.equal(pingThroughUserns(inUserns(LEVEL1, { range, map: [{ first: 0, lowerFirst: 1000, count: 2 }] })), null);
   });
+
+  it('host shows such a range with the lower ids, not as "empty"; a map that keeps the order, or the initial namespace, as shown', () => {
+    const reorder = [{ first: 0, lowerFirst: 1000, count: 1 }, { first: 1, lowerFirst: 5, count: 1 }];
+    const line = (p: HostProfile) => formatProfile(p).split('\n').find((l) => l.includes('ping_group_range'))!;
+    const shown = line(inUserns(LEVEL1, { range: known<[number, number]>([1, 0]), map: reorder }));
+    assert.doesNotMatch(shown, /nobody may create/);
+    assert.match(shown, /1 0 \(shown through this namespace's gid_map, which does not keep the ids' order: the lower ids are 5 1000, the kernel's own at level 1, a range that is not empty there\)/);
+    assert.match(line(inUserns(LEVEL1, { range: known<[number, number]>([1, 0]), map: [{ first: 0, lowerFirst: 1000, count: 2 }] })), /1 0 \(empty: nobody may create ping sockets\)/);
+    const init = makeProfile({ usernsIsInit: true });
+    init.net.pingGroupRange = known<[number, number]>([1, 0]);
+    assert.match(line(init), /1 0 \(empty: nobody may create ping sockets\)/);
+  });
 });
 
 // ---------------------------------------------------------------------------

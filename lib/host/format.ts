@@ -44,6 +44,30 @@ function list(xs: readonly unknown[], max = 12): string {
   return xs.length > max ? `${shown}, ... (${xs.length} in all)` : shown;
 }
 
+/**
+ * What the shown ping_group_range means. In a user namespace the two ids are shown through its
+ * gid_map, and a map that does not keep the ids' order shows a range the kernel holds as "5 1000"
+ * as "1 0": then the lower ids are named, not "empty" (at level 1 they are the kernel's own ids,
+ * which is what ping_init_sock compares).
+ */
+function pingRangeNote(p: HostProfile, lo: number, hi: number): string {
+  const map = p.creds.usernsIsInit.value === true ? null : p.creds.usernsMaps?.gidMap.value ?? null;
+  if (map !== null && map.length > 0) {
+    const lower = (id: number): number | null => {
+      const e = map.find((x) => id >= x.first && id - x.first < x.count);
+      return e ? e.lowerFirst + (id - e.first) : null;
+    };
+    const a = lower(lo);
+    const b = lower(hi);
+    if (a !== null && b !== null && (a > b) !== (lo > hi)) {
+      const level1 = p.creds.usernsLevel?.value === 1;
+      return ` (shown through this namespace's gid_map, which does not keep the ids' order: the lower ids are ${a} ${b}` +
+        `${level1 ? ', the kernel\'s own at level 1' : ''}, a range that is ${a > b ? 'empty' : 'not empty'} there)`;
+    }
+  }
+  return lo > hi ? ' (empty: nobody may create ping sockets)' : '';
+}
+
 export function formatProfile(p: HostProfile): string {
   const out: string[] = [];
   const width = 26;
@@ -90,7 +114,7 @@ export function formatProfile(p: HostProfile): string {
   row('families registered', p.net.families, (fs) => list(fs.map((f) => `${f} ${familyName(f)}`), 50));
   row('/proc/net/protocols', p.net.protocols, (ps) => list(ps, 50));
   row('netlink registered', p.net.netlink, (ns) => list(ns.map((n) => `${n} ${netlinkName(n).replace(/^NETLINK_/, '')}`), 50));
-  row('ping_group_range', p.net.pingGroupRange, ([lo, hi]) => `${lo} ${hi}${lo > hi ? ' (empty: nobody may create ping sockets)' : ''}`);
+  row('ping_group_range', p.net.pingGroupRange, ([lo, hi]) => `${lo} ${hi}${pingRangeNote(p, lo, hi)}`);
   row('net.mptcp.enabled', p.net.mptcpEnabled);
   row('netns is init_net', p.net.netnsIsInit);
   row('netns owned by my userns', p.net.netnsOwnedByCallerUserns);
