@@ -605,6 +605,8 @@ function lookupRows(o: CheckedOptions, r: NativeBatchResult): LazyFound | undefi
 /** One table of a pipeline batch's native lookup (ProbeOptions.netTables), and why it is read as it is. */
 interface PlannedTable {
   name: NetTableName;
+  /** Its text file under the proc root (read when sock_diag is not asked or cannot answer). */
+  path: string;
   /** Why a table sock_diag could answer is read as text, and the errno remembered (as lookupSocketRowsLazy says it). */
   why?: string;
   errno?: number;
@@ -640,7 +642,7 @@ function currentNetPlan(): NetPlan {
     const domains = domainsOf.get(name);
     if (domains === undefined) continue;
     const how = DIAG_OF_TABLE[name];
-    const pt: PlannedTable = { name };
+    const pt: PlannedTable = { name, path: procPath(`net/${name}`) };
     let kind: NativeNetTable['kind'] = 'text';
     if (how !== undefined) {
       const errno = diagUnavailable.get(name) ?? 0;
@@ -655,7 +657,7 @@ function currentNetPlan(): NetPlan {
       }
     }
     tables.push(pt);
-    native.push({ kind, family: how?.family ?? 0, protocol: how?.protocol ?? 0, path: procPath(`net/${name}`), domains: Int32Array.from(domains) });
+    native.push({ kind, family: how?.family ?? 0, protocol: how?.protocol ?? 0, path: pt.path, domains: Int32Array.from(domains) });
   }
   netPlan = { key, tables, native };
   return netPlan;
@@ -669,7 +671,7 @@ function currentNetPlan(): NetPlan {
  */
 function rowsOfLookup(plan: NetPlan, lk: NativeLookup): LazyFound {
   const out: LazyFound = new Map();
-  const texts: Array<{ table: NetTableName; text: string | null; textErrno?: number }> = [];
+  const texts: Array<{ table: NetTableName; file: string; text: string | null; textErrno?: number }> = [];
   const inodes = lk.inodes;
   for (const t of lk.tables) {
     const pt = plan.tables[t.table];
@@ -691,12 +693,11 @@ function rowsOfLookup(plan: NetPlan, lk: NativeLookup): LazyFound {
       src.errno = pt.errno;
     }
     lastSources.set(pt.name, src);
-    texts.push({ table: pt.name, text: t.text ?? null, textErrno: t.textErrno });
+    texts.push({ table: pt.name, file: pt.path, text: t.text ?? null, textErrno: t.textErrno });
   }
   if (texts.length > 0) {
     const want = new Set(inodes);
-    for (const { table, text, textErrno } of texts) {
-      const file = plan.native[plan.tables.findIndex((x) => x.name === table)].path;
+    for (const { table, file, text, textErrno } of texts) {
       if (text === null) {
         // As readSocketTables with onlyPresent: a table this kernel lacks is skipped.
         if (textErrno === ENOENT && fs.existsSync(path.dirname(file))) continue;

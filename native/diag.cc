@@ -388,17 +388,6 @@ int DiagInetLookup(int family, int protocol, const std::vector<uint32_t>& inodes
   return s.err() != 0 ? s.err() : n == 0 ? 0 : InetDump(s, family, protocol, w, o);
 }
 
-namespace {
-
-template <typename A, typename T>
-A ArrayOf(Napi::Env env, const std::vector<T>& v) {
-  A a = A::New(env, v.size());
-  if (!env.IsExceptionPending() && !v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
-  return a;
-}
-
-}  // namespace
-
 Napi::Value UnixDiagToJs(Napi::Env env, int err, const UnixDiag& r) {
   if (err != 0) return ErrnoOnly(env, err);
   const size_t n = r.found.size();
@@ -413,10 +402,10 @@ Napi::Value UnixDiagToJs(Napi::Env env, int err, const UnixDiag& r) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("errno", Napi::Number::New(env, 0));
   out.Set("via", Napi::String::New(env, r.exact ? "exact" : "dump"));
-  out.Set("found", ArrayOf<Napi::Uint8Array>(env, r.found));
-  out.Set("type", ArrayOf<Napi::Int32Array>(env, r.type));
-  out.Set("state", ArrayOf<Napi::Int32Array>(env, r.state));
-  out.Set("shutdown", ArrayOf<Napi::Int32Array>(env, r.shutdown));
+  out.Set("found", TypedCopy<Napi::Uint8Array>(env, r.found));
+  out.Set("type", TypedCopy<Napi::Int32Array>(env, r.type));
+  out.Set("state", TypedCopy<Napi::Int32Array>(env, r.state));
+  out.Set("shutdown", TypedCopy<Napi::Int32Array>(env, r.shutdown));
   out.Set("name", names);
   if (env.IsExceptionPending()) return env.Undefined();
   return out;
@@ -426,19 +415,19 @@ Napi::Value InetDiagToJs(Napi::Env env, int err, const InetDiag& r) {
   if (err != 0) return ErrnoOnly(env, err);
   Napi::Object out = Napi::Object::New(env);
   out.Set("errno", Napi::Number::New(env, 0));
-  out.Set("found", ArrayOf<Napi::Uint8Array>(env, r.found));
-  out.Set("state", ArrayOf<Napi::Int32Array>(env, r.state));
-  out.Set("src", ArrayOf<Napi::Uint8Array>(env, r.src));
-  out.Set("dst", ArrayOf<Napi::Uint8Array>(env, r.dst));
-  out.Set("sport", ArrayOf<Napi::Int32Array>(env, r.sport));
-  out.Set("dport", ArrayOf<Napi::Int32Array>(env, r.dport));
-  out.Set("ifindex", ArrayOf<Napi::Int32Array>(env, r.ifindex));
-  out.Set("timer", ArrayOf<Napi::Int32Array>(env, r.timer));
-  out.Set("retrans", ArrayOf<Napi::Int32Array>(env, r.retrans));
-  out.Set("expires", ArrayOf<Napi::Float64Array>(env, r.expires));
-  out.Set("rqueue", ArrayOf<Napi::Float64Array>(env, r.rqueue));
-  out.Set("wqueue", ArrayOf<Napi::Float64Array>(env, r.wqueue));
-  out.Set("uid", ArrayOf<Napi::Float64Array>(env, r.uid));
+  out.Set("found", TypedCopy<Napi::Uint8Array>(env, r.found));
+  out.Set("state", TypedCopy<Napi::Int32Array>(env, r.state));
+  out.Set("src", TypedCopy<Napi::Uint8Array>(env, r.src));
+  out.Set("dst", TypedCopy<Napi::Uint8Array>(env, r.dst));
+  out.Set("sport", TypedCopy<Napi::Int32Array>(env, r.sport));
+  out.Set("dport", TypedCopy<Napi::Int32Array>(env, r.dport));
+  out.Set("ifindex", TypedCopy<Napi::Int32Array>(env, r.ifindex));
+  out.Set("timer", TypedCopy<Napi::Int32Array>(env, r.timer));
+  out.Set("retrans", TypedCopy<Napi::Int32Array>(env, r.retrans));
+  out.Set("expires", TypedCopy<Napi::Float64Array>(env, r.expires));
+  out.Set("rqueue", TypedCopy<Napi::Float64Array>(env, r.rqueue));
+  out.Set("wqueue", TypedCopy<Napi::Float64Array>(env, r.wqueue));
+  out.Set("uid", TypedCopy<Napi::Float64Array>(env, r.uid));
   if (env.IsExceptionPending()) return env.Undefined();
   return out;
 }

@@ -885,13 +885,6 @@ std::unique_ptr<BatchJob> TakeArgs(const Napi::CallbackInfo& info, const char* k
   return job;
 }
 
-template <typename T, typename A>
-A Copy(Napi::Env env, const std::vector<T>& v) {
-  A a = A::New(env, v.size());
-  if (!env.IsExceptionPending() && !v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
-  return a;
-}
-
 // The JS result of a job whose RunBatch is done.
 // Each numeric column as a view of one ArrayBuffer: one allocation a batch, not twelve.
 template <typename T, typename A>
@@ -939,13 +932,13 @@ Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
   out.Set("fdinfo", fdinfo);
   out.Set("protoName", protoName);
   if (!job.closeFirst.empty()) {
-    out.Set("closeFirst", Copy<int32_t, Napi::Int32Array>(env, job.closeFirst));
-    out.Set("closeErrs", Copy<int32_t, Napi::Int32Array>(env, job.closeErrs));
+    out.Set("closeFirst", TypedCopy<Napi::Int32Array>(env, job.closeFirst));
+    out.Set("closeErrs", TypedCopy<Napi::Int32Array>(env, job.closeErrs));
   }
   if (job.hasLookup) {
     Napi::Object lk = Napi::Object::New(env);
     std::vector<double> inodes(job.lookupInodes.begin(), job.lookupInodes.end());
-    lk.Set("inodes", Copy<double, Napi::Float64Array>(env, inodes));
+    lk.Set("inodes", TypedCopy<Napi::Float64Array>(env, inodes));
     Napi::Array tables = Napi::Array::New(env, job.netFound.size());
     for (size_t k = 0; k < job.netFound.size(); ++k) {
       const BatchJob::NetFound& f = job.netFound[k];
@@ -970,7 +963,7 @@ Napi::Value ResultOf(Napi::Env env, const BatchJob& job) {
   }
   if (job.fdTable) {
     if (job.fdTableErr != 0) out.Set("fdTableErrno", Napi::Number::New(env, job.fdTableErr));
-    else out.Set("fdsBefore", Copy<int32_t, Napi::Int32Array>(env, job.fdsBefore));
+    else out.Set("fdsBefore", TypedCopy<Napi::Int32Array>(env, job.fdsBefore));
   }
   if (!job.countersRoot.empty()) {
     Napi::Object c = Napi::Object::New(env);
@@ -1178,7 +1171,7 @@ Napi::Value OpenFds(const Napi::CallbackInfo& info) {
     o.Set("errno", Napi::Number::New(env, err));
     return o;
   }
-  return Copy<int32_t, Napi::Int32Array>(env, fds);
+  return TypedCopy<Napi::Int32Array>(env, fds);
 }
 
 }  // namespace sockbridge

@@ -5,6 +5,9 @@
 #include <napi.h>
 #include <signal.h>
 
+#include <cstring>
+#include <vector>
+
 namespace sockbridge {
 
 // Per-environment state, set up once by addon.cc when the module loads.
@@ -14,6 +17,14 @@ struct AddonData {
 };
 
 inline AddonData& Intrinsics(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+// A new typed array (A: Napi::Int32Array, Napi::Float64Array, ...) holding a copy of v.
+template <typename A, typename T>
+A TypedCopy(Napi::Env env, const std::vector<T>& v) {
+  A a = A::New(env, v.size());
+  if (!env.IsExceptionPending() && !v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
 
 // probe.cc
 Napi::Value ProbeBatch(const Napi::CallbackInfo& info);
